@@ -1,0 +1,5 @@
+"""`python -m journeygen` runs the command line."""
+
+from journeygen.cli import main
+
+main()

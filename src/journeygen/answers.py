@@ -1,0 +1,273 @@
+"""Find the final answer a step states and check it against the gold answer.
+
+Checking uses math-verify (gold first) with its signal-based timeouts switched off, since
+`signal.alarm` only works in the main thread; our own timeout runs the check in a daemon
+worker thread instead, so judges can run from any thread or event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from math_verify import parse, verify
+
+__all__ = [
+    "AnswerCheck",
+    "check_answer",
+    "check_answer_sync",
+    "extract_answer",
+    "is_final_step",
+    "last_number",
+]
+
+CheckLabel = Literal["correct", "incorrect", "unknown"]
+
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_HASHES = re.compile(r"####\s*([^\n]+)")
+_ANSWER_IS = re.compile(r"\banswer\s+is\b\s*:?\s*([^\n]+)", re.IGNORECASE)
+_ANSWER_COLON = re.compile(
+    r"^[\s>#*_-]*(?:final\s+)?answer\s*[*_]*\s*:\s*[*_]*\s*([^\n]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SENTENCE_END = re.compile(r"\.(?=\s|$)|;|,?\s+(?:because|since|as|so that)\b")
+# "the answer is not clear", "whether the answer is correct": talk about an answer, not one
+_NOT_AN_ANSWER = re.compile(
+    r"(?:not|to|that|the|what|whether|how|in|of|still|probably|likely|unclear|correct|"
+    r"wrong|incorrect|right|given|found|obtained|below|above|being|then|also)\b",
+    re.IGNORECASE,
+)
+_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+_COMMA_NUMBER = re.compile(r"^([-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)(?=$|\s+[A-Za-z])")
+_LAST_NUMBER = re.compile(
+    r"(?<![\w.])[-\u2212]?(?:\d{1,3}(?:,\d{3})+(?!\d)(?:\.\d+)?|\d+(?:\.\d+)?(?:/\d+)?)"
+)
+_PLAIN_NUMBER = re.compile(
+    r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+|\d+/\d+)"
+    r"(?P<unit>(?:\s*\\text\{\s*[A-Za-z ]+\})|(?:\s+[A-Za-z]{2,})+)?"
+)
+_NOT_UNITS = {"pi", "sqrt", "root", "times", "over"}
+_MATH_DELIMITER = re.compile(r"\$|\\\(|\\\[|\\boxed")
+
+
+def _last_boxed(text: str) -> str | None:
+    """Content of the last `\\boxed{...}` whose braces close (nested braces allowed)."""
+    for match in reversed(list(_BOXED.finditer(text))):
+        depth = 1
+        for index in range(match.end(), len(text)):
+            if text[index] == "{":
+                depth += 1
+            elif text[index] == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[match.end() : index]
+    return None
+
+
+def _last_stated(text: str) -> str | None:
+    """What follows the last "the answer is" / "Answer:", up to the end of its sentence."""
+    matches = [*_ANSWER_IS.finditer(text), *_ANSWER_COLON.finditer(text)]
+    for match in sorted(matches, key=lambda match: match.start(1), reverse=True):
+        rest = match.group(1)
+        end = _SENTENCE_END.search(rest)
+        stated = rest[: end.start()] if end else rest
+        if not _NOT_AN_ANSWER.match(_clean(stated)):
+            return stated
+    return None
+
+
+def _clean(answer: str) -> str:
+    """Drop the wrapping a model puts around an answer: bold, `$…$`, a `$` sign, a final '.'."""
+    previous = None
+    while answer != previous:
+        previous = answer
+        answer = answer.strip().strip("*").strip().rstrip(".").strip()
+        for left, right in _DELIMITERS:
+            wrapped = answer.startswith(left) and answer.endswith(right)
+            if wrapped and len(answer) > len(left) + len(right):
+                answer = answer[len(left) : -len(right)]
+                break
+        for sign in ("\\$", "$"):
+            if answer.startswith(sign) and answer[len(sign) : len(sign) + 1].isdigit():
+                answer = answer[len(sign) :]
+    return _COMMA_NUMBER.sub(lambda match: match.group(1).replace(",", ""), answer)
+
+
+def extract_answer(text: str) -> str | None:
+    """The final answer a step states: last `\\boxed{}`, else `#### X`, else "the answer is X"."""
+    for found in (_last_boxed(text), _last_match(_HASHES, text), _last_stated(text)):
+        if found is not None and (answer := _clean(found)):
+            return answer
+    return None
+
+
+def _last_match(pattern: re.Pattern[str], text: str) -> str | None:
+    matches = list(pattern.finditer(text))
+    return matches[-1].group(1) if matches else None
+
+
+def last_number(text: str) -> str | None:
+    """The last number in `text` (e.g. "-3", "2.5", "3/4", "1000" for "1,000"), or None."""
+    found = _LAST_NUMBER.findall(text)
+    return found[-1].replace(",", "").replace("\u2212", "-") if found else None
+
+
+def is_final_step(text: str) -> bool:
+    """Whether the step states a final answer explicitly (boxed, `####`, "the answer is")."""
+    return extract_answer(text) is not None
+
+
+@dataclass(frozen=True)
+class AnswerCheck:
+    """The outcome of comparing a stated answer with the gold one, with a readable reason."""
+
+    label: CheckLabel
+    reason: str
+
+
+def _as_number(answer: str) -> tuple[Fraction, bool] | None:
+    """A plain number (with `$`, `%`, thousands commas or unit words dropped) and whether
+    it had a percent sign; None if the answer is anything more than that."""
+    text = _clean(answer).replace("\\$", "").replace("$", "").replace("\\!", "").strip()
+    percent = text.endswith("%")
+    text = text.removesuffix("\\%").removesuffix("%").strip()
+    match = _PLAIN_NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    unit = match.group("unit")
+    if unit and _NOT_UNITS & set(unit.lower().split()):
+        return None
+    number = text[: match.start("unit")] if unit else text
+    try:
+        return Fraction(number.replace(",", "")), percent
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _same_text(left: str, right: str) -> bool:
+    return " ".join(left.split()).casefold() == " ".join(right.split()).casefold()
+
+
+def _verdict(same: bool, predicted: str, gold: str) -> AnswerCheck:
+    if same:
+        return AnswerCheck("correct", f"final answer {predicted} matches the gold answer {gold}")
+    return AnswerCheck(
+        "incorrect", f"final answer {predicted} does not match the gold answer {gold}"
+    )
+
+
+def _quick_check(predicted: str | None, gold: str | None) -> AnswerCheck | tuple[str, str]:
+    """Decide without math-verify where that is safe (missing values, equal text, plain
+    numbers); otherwise hand back both answers, stripped, for math-verify."""
+    if gold is None or not gold.strip():
+        return AnswerCheck("unknown", "no gold answer to check against")
+    if predicted is None or not predicted.strip():
+        return AnswerCheck("incorrect", "the step states no final answer")
+    predicted, gold = predicted.strip(), gold.strip()
+    if _same_text(_clean(predicted), _clean(gold)):
+        return _verdict(True, predicted, gold)
+    pred_number, gold_number = _as_number(predicted), _as_number(gold)
+    if pred_number is None or gold_number is None:
+        return predicted, gold
+    if pred_number[0] == gold_number[0]:
+        return _verdict(True, predicted, gold)
+    if pred_number[1] or gold_number[1]:
+        return predicted, gold  # 50% may still equal 0.5: let math-verify decide
+    return _verdict(False, predicted, gold)
+
+
+def _latex(answer: str) -> str:
+    """The answer as math-verify reads it best: inside `$…$` unless already delimited."""
+    answer = _clean(answer)
+    return answer if _MATH_DELIMITER.search(answer) else f"${answer}$"
+
+
+def _parse(answer: str) -> list[object]:
+    """math-verify's reading of an answer; empty when it is not maths it can parse
+    (no string fallback: equal strings were already accepted by the quick check)."""
+    parsed: list[object] = parse(_latex(answer), fallback_mode="no_fallback", parsing_timeout=None)
+    return parsed
+
+
+def _math_verify(predicted: str, gold: str) -> AnswerCheck:
+    """The slow path, run in a worker thread: parse both with math-verify, gold first."""
+    gold_parsed = _parse(gold)
+    if not gold_parsed:
+        return AnswerCheck("unknown", f"the gold answer {gold} could not be parsed")
+    pred_parsed = _parse(predicted)
+    if not pred_parsed:
+        return AnswerCheck(
+            "incorrect",
+            f"final answer {predicted} could not be parsed (the gold answer is {gold})",
+        )
+    return _verdict(bool(verify(gold_parsed, pred_parsed, timeout_seconds=None)), predicted, gold)
+
+
+def _run(future: concurrent.futures.Future[AnswerCheck], predicted: str, gold: str) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        result = _math_verify(predicted, gold)
+    except Exception as exc:
+        result = AnswerCheck("unknown", f"answer check failed: {type(exc).__name__}: {exc}")
+    future.set_result(result)
+
+
+def _start(predicted: str, gold: str) -> concurrent.futures.Future[AnswerCheck]:
+    """Run the slow check in a daemon thread: a stuck sympy call can't be killed, but a
+    daemon thread at least never blocks interpreter exit (pool workers would)."""
+    future: concurrent.futures.Future[AnswerCheck] = concurrent.futures.Future()
+    worker = threading.Thread(
+        target=_run, args=(future, predicted, gold), name="journeygen-answer-check", daemon=True
+    )
+    worker.start()
+    return future
+
+
+def _timed_out(timeout: float) -> AnswerCheck:
+    return AnswerCheck("unknown", f"answer check timed out after {timeout} s")
+
+
+async def check_answer(
+    predicted: str | None, gold: str | None, *, timeout: float = 5.0
+) -> AnswerCheck:
+    """Compare a stated final answer with the gold answer; never blocks the event loop."""
+    quick = _quick_check(predicted, gold)
+    if isinstance(quick, AnswerCheck):
+        return quick
+    future = _start(*quick)
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+    except asyncio.TimeoutError:
+        return _timed_out(timeout)
+
+
+def check_answer_sync(
+    predicted: str | None, gold: str | None, *, timeout: float = 5.0
+) -> AnswerCheck:
+    """`check_answer` for code without an event loop; safe from any thread."""
+    quick = _quick_check(predicted, gold)
+    if isinstance(quick, AnswerCheck):
+        return quick
+    future = _start(*quick)
+    try:
+        return future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        return _timed_out(timeout)
+
+
+class _DropTimeoutDisabledNotice(logging.Filter):
+    """math-verify logs that its timeout is off; ours is on, so the notice only misleads."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Timeout is disabled")
+
+
+for _name in ("math_verify.parser", "math_verify.grader"):
+    logging.getLogger(_name).addFilter(_DropTimeoutDisabledNotice())

@@ -1,0 +1,53 @@
+"""The one protocol every LLM backend implements: chat messages in, completions out."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+
+from pydantic import Field
+
+from journeygen.models import StrictModel, Usage
+
+__all__ = ["Backend", "BackendError", "ChatMessage", "Completion", "SamplingOptions"]
+
+
+class ChatMessage(TypedDict):
+    """One chat turn, as every chat API spells it."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class SamplingOptions(StrictModel):
+    """How to sample; `seed` makes a request repeatable where the backend allows it."""
+
+    n: int = Field(default=1, ge=1, le=64)
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=128, ge=1)
+    stop: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+
+
+class Completion(StrictModel):
+    """One sampled answer with why it stopped and what it cost."""
+
+    text: str
+    finish_reason: str | None = None
+    reasoning: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+
+
+class BackendError(RuntimeError):
+    """A backend failed in a way the caller should report (never carries secrets)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An LLM. `complete` returns exactly `options.n` completions, in sample order."""
+
+    name: str
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]: ...

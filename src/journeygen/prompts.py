@@ -1,0 +1,76 @@
+"""Prompt and phrase files: text in `prompts/`, shipped in the wheel, overridable by a folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from journeygen.backends.base import ChatMessage
+
+__all__ = ["ChatTemplate", "PromptSet", "load_prompts"]
+
+SEPARATOR = "\n---\n"
+
+
+@dataclass(frozen=True)
+class ChatTemplate:
+    """A system text and a user template with `{named}` fields."""
+
+    system: str
+    user: str
+
+    def render(self, **fields: str) -> list[ChatMessage]:
+        return [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": self.user.format(**fields)},
+        ]
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """All text journeygen writes or sends, loaded once per run."""
+
+    step: ChatTemplate
+    final: ChatTemplate
+    phrases: dict[str, Any]
+
+    def phrase(self, key: str) -> str:
+        value = self.phrases[key]
+        if not isinstance(value, str):
+            raise TypeError(f"phrases.yaml: {key!r} must be a string")
+        return value
+
+    def phrase_list(self, key: str) -> list[str]:
+        value = self.phrases[key]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"phrases.yaml: {key!r} must be a non-empty list of strings")
+        return value
+
+
+def _read(folder: Path | None, name: str) -> str:
+    if folder is not None and (folder / name).is_file():
+        return (folder / name).read_text(encoding="utf-8")
+    return resources.files("journeygen.prompt_files").joinpath(name).read_text(encoding="utf-8")
+
+
+def _template(folder: Path | None, name: str) -> ChatTemplate:
+    text = _read(folder, name)
+    if SEPARATOR not in text:
+        raise ValueError(f"{name}: expected a system part and a user part separated by '---'")
+    system, user = text.split(SEPARATOR, 1)
+    return ChatTemplate(system=system.strip(), user=user.rstrip("\n"))
+
+
+def load_prompts(folder: str | Path | None = None) -> PromptSet:
+    """Load the built-in prompts; files present in `folder` replace their built-in twins."""
+    path = Path(folder) if folder is not None else None
+    phrases = yaml.safe_load(_read(path, "phrases.yaml"))
+    if not isinstance(phrases, dict):
+        raise ValueError("phrases.yaml: expected a mapping")
+    return PromptSet(
+        step=_template(path, "step.md"), final=_template(path, "final.md"), phrases=phrases
+    )

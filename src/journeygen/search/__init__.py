@@ -1,0 +1,53 @@
+"""Search strategies, chosen by name, and the one entry point that turns a problem into a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from journeygen.backends.base import Backend, BackendError
+from journeygen.config import RunConfig
+from journeygen.judges import Judge
+from journeygen.models import Problem, Tree, TreeStatus
+from journeygen.prompts import PromptSet
+from journeygen.search.beam import beam
+from journeygen.search.builder import TreeBuilder
+from journeygen.search.labels import backup_labels, tree_stats
+from journeygen.search.reference import needs_reference, reference_nodes
+
+__all__ = ["STRATEGIES", "TreeBuilder", "search"]
+
+Strategy = Callable[[TreeBuilder], Awaitable[None]]
+
+STRATEGIES: dict[str, Strategy] = {"beam": beam}
+
+
+async def search(
+    problem: Problem,
+    backend: Backend,
+    judges: Sequence[Judge],
+    config: RunConfig,
+    prompts: PromptSet,
+) -> Tree:
+    """Build, label and return the whole tree; a backend failure gives a `failed` tree that
+    keeps every step found before it."""
+    builder = TreeBuilder(problem, backend, judges, config, prompts)
+    error: str | None = None
+    try:
+        await STRATEGIES[config.search.strategy](builder)
+    except BackendError as exc:
+        error = str(exc)
+    nodes = builder.nodes
+    backup_labels(nodes, problem.answer)
+    if error is None and needs_reference(config.search.reference_path, nodes, problem):
+        nodes.extend(reference_nodes(problem))
+    status: TreeStatus = "failed" if error else ("partial" if builder.stop_reason else "complete")
+    return Tree(
+        problem=problem,
+        nodes=nodes,
+        config=config.model_dump(mode="json"),
+        config_hash=config.tree_hash(),
+        strategy=config.search.strategy,
+        status=status,
+        error=error,
+        stats=tree_stats(nodes, builder.usage, builder.stop_reason),
+    )

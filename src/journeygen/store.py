@@ -1,0 +1,107 @@
+"""Runs on disk: one JSON per tree in `trees/<run>/`, written atomically, plus a manifest."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import Field, ValidationError
+
+from journeygen.models import SAFE_ID, StrictModel, Tree, Usage
+
+__all__ = ["Manifest", "RunStore", "StoreError", "atomic_open", "check_run_name"]
+
+MANIFEST = "manifest.json"
+
+
+class StoreError(RuntimeError):
+    """A run folder or tree file that can't be used, named by its path."""
+
+
+@contextmanager
+def atomic_open(path: Path) -> Iterator[IO[str]]:
+    """Write a text file so readers see the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_run_name(run: str) -> str:
+    """A run name becomes a folder name, so it must be as safe as a problem id."""
+    if not SAFE_ID.fullmatch(run) or ".." in run:
+        raise StoreError(f"run name {run!r} must be letters, digits, '.', '_' or '-'")
+    return run
+
+
+class Manifest(StrictModel):
+    """What a run was asked to do and what it did so far."""
+
+    run: str
+    config: dict[str, Any]
+    config_hash: str
+    source: str
+    problems: list[str] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    wall_s: float = 0.0
+
+
+class RunStore:
+    """The folder of one run; every path it hands out stays inside that folder."""
+
+    def __init__(self, trees_dir: str | Path, run: str) -> None:
+        self.run = check_run_name(run)
+        self.dir = Path(trees_dir) / run
+
+    def tree_path(self, problem_id: str) -> Path:
+        path = self.dir / f"{problem_id}.json"
+        if path.resolve().parent != self.dir.resolve():
+            raise StoreError(f"problem id {problem_id!r} would leave {self.dir}")
+        return path
+
+    def save_tree(self, tree: Tree) -> Path:
+        path = self.tree_path(tree.problem.id)
+        with atomic_open(path) as handle:
+            handle.write(tree.model_dump_json(indent=1))
+        return path
+
+    def load_tree(self, problem_id: str) -> Tree | None:
+        path = self.tree_path(problem_id)
+        if not path.is_file():
+            return None
+        try:
+            return Tree.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValidationError as exc:
+            raise StoreError(f"{path}: not a valid tree: {exc.errors()[0]['msg']}") from exc
+
+    def exists(self) -> bool:
+        return (self.dir / MANIFEST).is_file()
+
+    def read_manifest(self) -> Manifest:
+        path = self.dir / MANIFEST
+        if not path.is_file():
+            raise StoreError(f"no run at {self.dir} (missing {MANIFEST})")
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        with atomic_open(self.dir / MANIFEST) as handle:
+            handle.write(manifest.model_dump_json(indent=1))
+
+    def trees(self) -> Iterator[Tree]:
+        """Saved trees in the order their problems were loaded."""
+        for problem_id in self.read_manifest().problems:
+            tree = self.load_tree(problem_id)
+            if tree is not None:
+                yield tree

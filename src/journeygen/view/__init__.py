@@ -1,0 +1,1 @@
+"""Ways to look at trees: the terminal view (and, later, the HTML report)."""

@@ -1,0 +1,135 @@
+"""The command line, run as a real subprocess on a scripted fake backend."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PROBLEMS = [
+    {
+        "id": "apples",
+        "question": "Tom has 3 apples and buys 5 more. How many?",
+        "answer": "8",
+        "solution": "3 + 5 = 8.\nThe answer is 8.",
+    },
+    {
+        "id": "pens",
+        "question": "Ann has 10 pens and gives away 2. How many are left?",
+        "answer": "8",
+    },
+]
+SCRIPT = {
+    "responses": [
+        "First I add the numbers.",
+        "The answer is 9.",
+        "So the total is 8. The answer is 8.",
+        "The answer is 7.",
+    ],
+    "cycle": True,
+}
+
+
+def journeygen(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "journeygen", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def setup(tmp_path: Path) -> tuple[Path, Path]:
+    problems = tmp_path / "demo.jsonl"
+    lines = [json.dumps(row) for row in PROBLEMS]
+    lines.insert(1, '{"question": ')  # line 2: broken JSON
+    problems.write_text("\n".join(lines) + "\n")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    return problems, script
+
+
+def test_generate_export_show(tmp_path: Path) -> None:
+    problems, script = setup(tmp_path)
+    args = (
+        "generate",
+        problems,
+        "--backend",
+        "fake",
+        "--model",
+        script,
+        "--width",
+        "2",
+        "--depth",
+        "2",
+    )
+    done = journeygen(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "demo.jsonl:2:" in done.stderr and "invalid JSON" in done.stderr
+    assert "problems 2 · trees 2" in done.stdout
+    assert "rejects 1" in done.stdout
+
+    run_out = tmp_path / "outputs" / "demo"
+    rejects = [json.loads(line) for line in (run_out / "rejects.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in rejects] == [2]
+    assert sorted(p.name for p in (tmp_path / "trees" / "demo").iterdir()) == [
+        "apples.json",
+        "manifest.json",
+        "pens.json",
+    ]
+    journeys = [json.loads(line) for line in (run_out / "journey.jsonl").read_text().splitlines()]
+    shortcuts = [json.loads(line) for line in (run_out / "shortcut.jsonl").read_text().splitlines()]
+    assert len(journeys) == 2 and len(shortcuts) == 2
+    for row in journeys:
+        user, assistant = row["messages"]
+        assert user["role"] == "user" and assistant["role"] == "assistant"
+        thought = assistant["content"].split("</think>")[0]
+        assert thought.startswith("<think>\n")
+        assert "The answer is 9." in thought or "The answer is 7." in thought
+        assert assistant["content"].endswith("$\\boxed{8}$.")
+
+    first_journeys = (run_out / "journey.jsonl").read_bytes()
+    again = journeygen(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "reused 2" in again.stdout
+    assert "tokens 0 in 0 calls" in again.stdout
+    assert (run_out / "journey.jsonl").read_bytes() == first_journeys
+
+    exported = tmp_path / "again.jsonl"
+    done = journeygen("export", "demo", "--kind", "journey", "-o", exported, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert exported.read_bytes() == (run_out / "journey.jsonl").read_bytes()
+
+    shown = journeygen("show", "demo", "apples", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "✗" in shown.stdout and "✓" in shown.stdout
+    assert "why: final answer 9 does not match the gold answer 8" in shown.stdout
+    listing = journeygen("show", "demo", cwd=tmp_path)
+    assert "apples" in listing.stdout and "pens" in listing.stdout
+
+
+def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
+    done = journeygen("export", "nothing-here", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "no run at" in done.stderr and "nothing-here" in done.stderr
+
+
+def test_unsafe_run_name_is_refused(tmp_path: Path) -> None:
+    problems, script = setup(tmp_path)
+    done = journeygen(
+        "generate",
+        problems,
+        "--run",
+        "../escape",
+        "--backend",
+        "fake",
+        "--model",
+        script,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "run name" in done.stderr
+    assert not (tmp_path.parent / "escape").exists()
