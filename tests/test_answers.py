@@ -229,3 +229,8 @@ def test_math_verify_notice_about_its_disabled_timeout_is_dropped(
     with caplog.at_level("DEBUG"):
         assert check_answer_sync(r"\frac{1}{2}", "0.5").label == "correct"
     assert not [r for r in caplog.records if "Timeout is disabled" in r.getMessage()]
+
+
+def test_quotes_around_a_stated_answer_are_dropped() -> None:
+    assert extract_answer('So the next step would be: "The answer is 3"') == "3"
+    assert extract_answer("The answer is “12”.") == "12"

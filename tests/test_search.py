@@ -61,6 +61,10 @@ async def test_beam_grows_the_exact_tree_and_backs_labels_up() -> None:
     assert "Tom starts with 3 apples." not in first
     assert "Steps so far:\nTom starts with 3 apples.\n" in second
     assert "Finish the solution" in second
+    step_options, final_options = (call[1] for call in backend.calls)
+    assert (step_options.n, step_options.stop) == (2, ["\n"])
+    assert final_options.stop == [] and final_options.max_tokens == 128
+    assert step_options.seed != final_options.seed
     assert not any(node.source == "reference" for node in tree.nodes)
 
 

@@ -83,11 +83,12 @@ def _last_stated(text: str) -> str | None:
 
 
 def _clean(answer: str) -> str:
-    """Drop the wrapping a model puts around an answer: bold, `$…$`, a `$` sign, a final '.'."""
+    """Drop the wrapping a model puts around an answer: bold, quotes, `$…$`, a `$` sign, a
+    final '.'."""
     previous = None
     while answer != previous:
         previous = answer
-        answer = answer.strip().strip("*").strip().rstrip(".").strip()
+        answer = answer.strip().strip("*\"'“”").strip().rstrip(".").strip()
         for left, right in _DELIMITERS:
             wrapped = answer.startswith(left) and answer.endswith(right)
             if wrapped and len(answer) > len(left) + len(right):

@@ -232,11 +232,11 @@ def show_command(run: str, problem_id: str | None, trees_dir: Path) -> None:
     try:
         store = RunStore(trees_dir, run)
         if problem_id is None:
-            stdout.print(render_run(store.trees()))
+            stdout.print(render_run(store.trees()), soft_wrap=False)
             return
         tree = store.load_tree(problem_id)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     if tree is None:
         raise click.ClickException(f"run {run!r} has no tree {problem_id!r}")
-    stdout.print(render_tree(tree))
+    stdout.print(render_tree(tree), soft_wrap=False)

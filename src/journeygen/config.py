@@ -30,7 +30,7 @@ class SearchConfig(StrictModel):
     depth: int = Field(default=4, ge=1, le=64, description="steps before the solution must end")
     temperature: float = Field(default=0.9, ge=0.0, le=2.0)
     step_tokens: int = Field(default=96, ge=8, le=4096, description="max tokens of one step")
-    final_tokens: int = Field(default=192, ge=8, le=8192, description="max tokens of a last step")
+    final_tokens: int = Field(default=128, ge=8, le=8192, description="max tokens of a last step")
     max_nodes: int = Field(default=200, ge=1, description="budget: nodes per tree")
     max_tokens: int = Field(default=200_000, ge=1, description="budget: tokens per tree")
     reference_path: Literal["fallback", "never", "always"] = "fallback"

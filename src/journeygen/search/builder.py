@@ -107,6 +107,7 @@ class TreeBuilder:
             n=n,
             temperature=search.temperature,
             max_tokens=search.final_tokens if final else search.step_tokens,
+            stop=[] if final else ["\n"],
             seed=request_seed(self.config.seed, self.problem.id, parent or "", len(steps)),
         )
         completions = await self.backend.complete(messages, options)
