@@ -132,5 +132,5 @@ def test_linearized_journey_reflects_backtracks_and_ends_with_the_gold_answer() 
     assert sample.thought.index("3 + 4 = 7") < sample.thought.index("3 + 5 = 8")
     assert sample.solution.endswith("$\\boxed{8}$.")
     assert sample.solution.startswith("Tom starts with 3 apples.\n3 + 5 = 8. The answer is 8.")
-    assert sample.provenance.node_ids == [s.node_id for s in journey.segments if s.node_id]
+    assert sample.provenance.node_ids == ["2", "1", "1.2", "1.2.1", "1.1"]
     assert linearize(journey, tree, load_prompts(), run="r", seed=0) == sample

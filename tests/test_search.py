@@ -120,6 +120,8 @@ async def test_reference_path_carries_a_tree_with_no_correct_leaf() -> None:
     assert all(n.label == "correct" for n in reference)
     assert reference[-1].terminal and reference[-1].answer == "8"
     assert [n.label for n in tree.nodes if n.source == "policy"] == ["incorrect", "incorrect"]
+    # stats describe what the search found, not the reference added after it
+    assert (tree.stats.nodes, tree.stats.correct_leaves, tree.stats.incorrect_leaves) == (2, 0, 2)
 
 
 @pytest.mark.parametrize("mode, expected", [("never", 0), ("always", 3)])

@@ -13,6 +13,7 @@ from rich.console import Console
 from journeygen.backends import make_backend
 from journeygen.backends.base import BackendError
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.journey import correct_leaf
 from journeygen.models import Tree
 from journeygen.prompts import load_prompts
 from journeygen.runner import RunSummary, export_run, generate
@@ -148,20 +149,21 @@ def generate_command(
 
     def on_tree(tree: Tree, reused: bool) -> None:
         stats = tree.stats
+        leaf = correct_leaf(tree)
         stderr.print(
             f"{'reused' if reused else tree.status:>8}  {tree.problem.id}  "
             f"nodes {stats.nodes}  correct leaves {stats.correct_leaves}  "
-            f"wrong leaves {stats.incorrect_leaves}  tokens {stats.usage.total_tokens}"
-            + (f"  ({tree.error})" if tree.error else ""),
+            f"wrong leaves {stats.incorrect_leaves}  tokens {stats.usage.total_tokens}  "
+            f"path {leaf.source if leaf else 'none'}" + (f"  ({tree.error})" if tree.error else ""),
             markup=False,
         )
 
     def on_reject(message: str) -> None:
         stderr.print(f"rejected  {message}", markup=False)
 
-    try:
-        summary = asyncio.run(
-            generate(
+    async def generate_then_close() -> RunSummary:
+        try:
+            return await generate(
                 problems,
                 run=run,
                 config=config,
@@ -173,7 +175,11 @@ def generate_command(
                 on_tree=on_tree,
                 on_reject=on_reject,
             )
-        )
+        finally:
+            await llm.aclose()
+
+    try:
+        summary = asyncio.run(generate_then_close())
     except KeyboardInterrupt:
         stderr.print("interrupted: finished trees are saved; run the same command to resume")
         sys.exit(130)

@@ -180,7 +180,9 @@ class Journey(StrictModel):
 
     @property
     def node_ids(self) -> list[str]:
-        return [seg.node_id for seg in self.segments if seg.node_id is not None]
+        """The tree nodes this walk uses, each once, in the order first met."""
+        ids = (seg.node_id for seg in self.segments if seg.node_id is not None)
+        return list(dict.fromkeys(ids))
 
     @property
     def detours(self) -> int:

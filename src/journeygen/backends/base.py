@@ -51,3 +51,6 @@ class Backend(Protocol):
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]: ...
+
+    async def aclose(self) -> None:
+        """Release connections or model memory; the backend is not used afterwards."""

@@ -72,6 +72,9 @@ class FakeBackend:
             raise BackendError(f"fake backend: {path} has no responses to cycle through")
         return cls(script.responses, name=name, cycle=script.cycle)
 
+    async def aclose(self) -> None:
+        """Nothing to release: a script holds no connection or model."""
+
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:

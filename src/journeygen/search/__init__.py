@@ -38,6 +38,7 @@ async def search(
         error = str(exc)
     nodes = builder.nodes
     backup_labels(nodes, problem.answer)
+    stats = tree_stats(nodes, builder.usage, builder.stop_reason)  # what the search found
     if error is None and needs_reference(config.search.reference_path, nodes, problem):
         nodes.extend(reference_nodes(problem))
     status: TreeStatus = "failed" if error else ("partial" if builder.stop_reason else "complete")
@@ -49,5 +50,5 @@ async def search(
         strategy=config.search.strategy,
         status=status,
         error=error,
-        stats=tree_stats(nodes, builder.usage, builder.stop_reason),
+        stats=stats,
     )
