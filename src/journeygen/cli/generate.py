@@ -1,4 +1,4 @@
-"""The `journeygen` command: generate datasets, re-export them, look at their trees."""
+"""`journeygen generate`: build the trees of a problems file and export its samples."""
 
 from __future__ import annotations
 
@@ -8,45 +8,18 @@ from pathlib import Path
 from typing import Literal
 
 import click
-from rich.console import Console
 
 from journeygen.backends import make_backend
 from journeygen.backends.base import BackendError
+from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.journey import correct_leaf
 from journeygen.models import Tree
 from journeygen.prompts import load_prompts
-from journeygen.runner import RunSummary, export_run, generate
-from journeygen.samples import KINDS, SampleKind
-from journeygen.store import RunStore, StoreError, check_run_name
-from journeygen.view.terminal import render_run, render_tree
+from journeygen.runner import RunSummary, generate
+from journeygen.store import StoreError, check_run_name
 
-__all__ = ["main"]
-
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
-
-trees_dir_option = click.option(
-    "--trees-dir",
-    default="trees",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Folder that holds one folder of trees per run.",
-)
-out_dir_option = click.option(
-    "--out-dir",
-    default="outputs",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Folder that holds one folder of exports per run.",
-)
-
-
-@click.group()
-@click.version_option(package_name="journeygen")
-def main() -> None:
-    """Generate journey-learning reasoning data: search trees of solution steps, keep the
-    wrong branches with their reasons, and export journeys and shortcuts as SFT jsonl."""
+__all__ = ["generate_command"]
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -63,7 +36,7 @@ def _print_summary(summary: RunSummary) -> None:
     stdout.print(f"wrote {summary.out_dir}/journey.jsonl and shortcut.jsonl", markup=False)
 
 
-@main.command(name="generate")
+@click.command(name="generate")
 @click.argument("problems", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--run", "run_name", help="Run name (default: the problems file name).")
 @click.option(
@@ -186,63 +159,3 @@ def generate_command(
     except (OSError, StoreError, BackendError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_summary(summary)
-
-
-@main.command(name="export")
-@click.argument("run")
-@click.option("--kind", type=click.Choice(list(KINDS)), help="Only this kind (default: both).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (needs --kind); default OUT_DIR/RUN/KIND.jsonl.",
-)
-@click.option("--system", help="System prompt to put in every row.")
-@click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, path_type=Path))
-@trees_dir_option
-@out_dir_option
-def export_command(
-    run: str,
-    kind: Literal["journey", "shortcut"] | None,
-    output: Path | None,
-    system: str | None,
-    prompts_dir: Path | None,
-    trees_dir: Path,
-    out_dir: Path,
-) -> None:
-    """Write SFT jsonl (OpenAI chat format, R1 <think> style) from the saved trees of RUN."""
-    if output is not None and kind is None:
-        raise click.UsageError("-o/--output needs --kind")
-    try:
-        store = RunStore(trees_dir, run)
-        prompts = load_prompts(prompts_dir)
-        targets: dict[SampleKind, Path]
-        if output is not None and kind is not None:
-            targets = {kind: output}
-        else:
-            targets = {k: out_dir / run / f"{k}.jsonl" for k in ((kind,) if kind else KINDS)}
-        counts = export_run(store, prompts, targets, system=system)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for name, path in targets.items():
-        stdout.print(f"{name}: {counts[name]} rows → {path}", markup=False)
-
-
-@main.command(name="show")
-@click.argument("run")
-@click.argument("problem_id", required=False)
-@trees_dir_option
-def show_command(run: str, problem_id: str | None, trees_dir: Path) -> None:
-    """List the trees of RUN, or draw one tree: each step with ✓/✗/?, its value, and the
-    reason for every ✗."""
-    try:
-        store = RunStore(trees_dir, run)
-        if problem_id is None:
-            stdout.print(render_run(store.trees()), soft_wrap=False)
-            return
-        tree = store.load_tree(problem_id)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if tree is None:
-        raise click.ClickException(f"run {run!r} has no tree {problem_id!r}")
-    stdout.print(render_tree(tree), soft_wrap=False)
