@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from journeygen.models import SAFE_ID, Problem
+from journeygen.store import atomic_open
 
 __all__ = [
     "Reject",
@@ -293,23 +292,16 @@ def write_rejects(rejects: Sequence[Reject], path: Path) -> None:
     if not rejects:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for rej in rejects:
-                row = {
-                    "file": rej.path,
-                    "line": rej.line,
-                    "field": rej.field,
-                    "error": rej.message,
-                    "raw": rej.raw,
-                }
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as out:
+        for rej in rejects:
+            row = {
+                "file": rej.path,
+                "line": rej.line,
+                "field": rej.field,
+                "error": rej.message,
+                "raw": rej.raw,
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 # ---- reference solutions as steps -------------------------------------------------------
