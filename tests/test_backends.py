@@ -443,8 +443,8 @@ async def test_make_backend_openai(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_make_backend_rejects_unknown_names_and_stray_base_url() -> None:
-    assert BACKENDS == ("local", "openai", "fake")
+    assert BACKENDS == ("local", "openai", "anthropic", "fake")
     with pytest.raises(ValueError, match="unknown backend 'vllm'; choose one of: local, openai"):
         make_backend("vllm")
-    with pytest.raises(ValueError, match="openai backend only"):
+    with pytest.raises(ValueError, match="openai and anthropic backends only"):
         make_backend("fake", base_url="http://127.0.0.1:8080/v1")

@@ -77,6 +77,7 @@ def test_generate_export_show(tmp_path: Path) -> None:
     assert [r["line"] for r in rejects] == [2]
     assert sorted(p.name for p in (tmp_path / "trees" / "demo").iterdir()) == [
         "apples.json",
+        "cache.sqlite",
         "manifest.json",
         "pens.json",
     ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from journeygen.journey import extract_journey, extract_shortcut
 from journeygen.linearize import linearize
 from journeygen.models import Node, Problem, Tree, Verdict
 from journeygen.prompts import load_prompts
+from journeygen.reflect import reflect
 from journeygen.search.labels import backup_labels
 
 PROBLEM = Problem(id="apples", question="Tom has 3 apples and buys 5 more. How many?", answer="8")
@@ -119,9 +122,15 @@ def test_no_journey_without_a_wrong_branch_or_without_a_correct_leaf() -> None:
 
 
 def test_linearized_journey_reflects_backtracks_and_ends_with_the_gold_answer() -> None:
+    # Reflections are resolved by `reflect` before linearising (their raw reason names the
+    # gold answer, so `linearize` refuses an unreflected journey).
     tree = hand_tree()
-    journey = extract_journey(tree, detours=2, detour_depth=4, seed=0)
-    assert journey is not None
+    extracted = extract_journey(tree, detours=2, detour_depth=4, seed=0)
+    assert extracted is not None
+    with pytest.raises(ValueError, match="reflect"):
+        linearize(extracted, tree, load_prompts(), run="r", seed=0)
+    journey = reflect(extracted, tree, load_prompts(), sources=["answer"], texts=None, seed=0)
+    assert [s.source for s in journey.segments if s.kind == "reflection"] == ["answer"] * 2
     sample = linearize(journey, tree, load_prompts(), run="r", seed=0)
     paragraphs = sample.thought.split("\n\n")
     assert len(paragraphs) == len(journey.segments)

@@ -78,7 +78,7 @@ async def test_judge_passes_its_timeout_on(monkeypatch: pytest.MonkeyPatch) -> N
         seen.append(timeout)
         return AnswerCheck("unknown", f"answer check timed out after {timeout} s")
 
-    monkeypatch.setattr("journeygen.judges.check_answer", fake_check)
+    monkeypatch.setattr("journeygen.judges.answer.check_answer", fake_check)
     verdicts = await AnswerJudge(timeout=0.25).judge(PROBLEM, [FIRST], _terminal("72"))
     assert seen == [0.25]
     assert [(v.label, v.score, v.reason) for v in verdicts] == [

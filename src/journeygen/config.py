@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from journeygen.models import StrictModel
+from journeygen.models import ReflectionSource, StrictModel
 
-__all__ = ["BackendConfig", "JourneyConfig", "RunConfig", "SearchConfig"]
+REFLECTION_SOURCES: tuple[ReflectionSource, ...] = (
+    "judge",
+    "arithmetic",
+    "answer",
+    "llm",
+    "phrase",
+)
+
+__all__ = [
+    "JUDGE_NAMES",
+    "REFLECTION_SOURCES",
+    "BackendConfig",
+    "JourneyConfig",
+    "JudgeConfig",
+    "RunConfig",
+    "SearchConfig",
+]
 
 
 class BackendConfig(StrictModel):
     """Which LLM answers; never holds a key (keys come from the environment)."""
 
-    name: Literal["local", "openai", "fake"] = "local"
+    name: Literal["local", "openai", "anthropic", "fake"] = "local"
     model: str | None = None
     base_url: str | None = None
 
@@ -24,7 +41,7 @@ class BackendConfig(StrictModel):
 class SearchConfig(StrictModel):
     """How a tree grows and when it stops."""
 
-    strategy: Literal["beam"] = "beam"
+    strategy: Literal["beam", "rollout", "mcts", "best_of_n"] = "beam"
     width: int = Field(default=4, ge=1, le=64, description="next steps sampled per frontier node")
     keep: int = Field(default=2, ge=1, le=64, description="frontier nodes kept per depth")
     depth: int = Field(default=4, ge=1, le=64, description="steps before the solution must end")
@@ -33,6 +50,19 @@ class SearchConfig(StrictModel):
     final_tokens: int = Field(default=128, ge=8, le=8192, description="max tokens of a last step")
     max_nodes: int = Field(default=200, ge=1, description="budget: nodes per tree")
     max_tokens: int = Field(default=200_000, ge=1, description="budget: tokens per tree")
+    max_cost: float | None = Field(default=None, gt=0.0, description="budget: dollars per tree")
+    prompt_price: float = Field(default=0.0, ge=0.0, description="dollars per 1M prompt tokens")
+    completion_price: float = Field(
+        default=0.0, ge=0.0, description="dollars per 1M completion tokens"
+    )
+    rollouts: int = Field(
+        default=4, ge=1, le=64, description="full solutions sampled per prefix (rollout, best_of_n)"
+    )
+    rollout_tokens: int = Field(
+        default=256, ge=8, le=8192, description="max tokens of one full solution"
+    )
+    simulations: int = Field(default=16, ge=1, le=10_000, description="MCTS iterations")
+    exploration: float = Field(default=1.0, ge=0.0, le=100.0, description="UCT constant (MCTS)")
     reference_path: Literal["fallback", "never", "always"] = "fallback"
     answer_timeout: float = Field(default=5.0, gt=0.0)
 
@@ -42,7 +72,64 @@ class JourneyConfig(StrictModel):
 
     detours: int = Field(default=2, ge=1, le=16, description="wrong detours per journey")
     detour_depth: int = Field(default=4, ge=1, le=64, description="wrong steps per detour")
+    wrong_trials: int = Field(
+        default=1, ge=1, le=8, description="wrong detours at one correct-path step (paper: 1)"
+    )
+    samples_per_tree: int = Field(
+        default=1, ge=1, le=64, description="distinct journeys cut from one tree"
+    )
+    seed: int | None = Field(default=None, description="seed of journey choices (None: run seed)")
+    reflection_sources: list[ReflectionSource] = Field(
+        default_factory=lambda: list(REFLECTION_SOURCES),
+        min_length=1,
+        description="where a reflection's reason comes from, best first",
+    )
+    marker_every: int = Field(
+        default=4, ge=1, le=64, description="at most one 'Wait'/'Hmm' per this many segments"
+    )
+    linearize: Literal["template", "rewrite"] = "template"
     system_prompt: str | None = None
+
+    @field_validator("reflection_sources")
+    @classmethod
+    def _distinct(cls, value: list[ReflectionSource]) -> list[ReflectionSource]:
+        if len(set(value)) != len(value):
+            raise ValueError("reflection_sources lists a source twice")
+        return value
+
+    def updated(self, overrides: Mapping[str, Any]) -> JourneyConfig:
+        """A validated copy with the `overrides` that are not None."""
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        return JourneyConfig.model_validate({**self.model_dump(), **changes})
+
+
+JudgeName = Literal["answer", "arithmetic", "llm", "rollout"]
+JUDGE_NAMES: tuple[JudgeName, ...] = ("answer", "arithmetic", "llm", "rollout")
+
+
+class JudgeConfig(StrictModel):
+    """Which judges label the steps, and how their verdicts combine into a step's label.
+
+    `any`: any `incorrect` verdict marks the step wrong; else an inner step takes what its
+    finished continuations say. `cascade`: a hard failure (answer, arithmetic) marks it
+    wrong; else the LLM judge decides; else the rollout value; else the continuations.
+    """
+
+    use: list[JudgeName] = Field(default_factory=lambda: list(JUDGE_NAMES[:1]), min_length=1)
+    combine: Literal["any", "cascade"] = "any"
+    rollout_threshold: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="rollout: value at or below it is incorrect"
+    )
+    llm_attempts: int = Field(default=3, ge=1, le=10, description="llm: tries per step")
+    llm_temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    llm_tokens: int = Field(default=256, ge=16, le=4096, description="llm: max tokens")
+
+    @field_validator("use")
+    @classmethod
+    def _distinct_judges(cls, value: list[JudgeName]) -> list[JudgeName]:
+        if len(set(value)) != len(value):
+            raise ValueError("judges.use lists a judge twice")
+        return value
 
 
 class RunConfig(StrictModel):
@@ -51,6 +138,7 @@ class RunConfig(StrictModel):
     seed: int = 0
     backend: BackendConfig = Field(default_factory=BackendConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
+    judges: JudgeConfig = Field(default_factory=JudgeConfig)
     journey: JourneyConfig = Field(default_factory=JourneyConfig)
 
     def tree_hash(self) -> str:

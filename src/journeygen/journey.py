@@ -5,11 +5,26 @@ from __future__ import annotations
 
 import math
 import random
+import re
+from collections.abc import Sequence
+from typing import TypeVar
 
+from journeygen.config import JourneyConfig
 from journeygen.models import Journey, Node, PathSource, Segment, SegmentKind, Tree
 from journeygen.search.labels import BACKUP_JUDGE
 
-__all__ = ["correct_leaf", "extract_journey", "extract_shortcut"]
+__all__ = [
+    "correct_leaf",
+    "extract_journey",
+    "extract_journeys",
+    "extract_shortcut",
+    "plausibility",
+]
+
+ATTEMPTS_PER_SAMPLE = 4  # seeded tries per wanted journey before giving up on distinct ones
+_T = TypeVar("_T")
+_BINARY_JUDGES = frozenset({BACKUP_JUDGE, "answer", "arithmetic", "reference"})
+_WORD = re.compile(r"[A-Za-z]+|\d+")
 
 
 def correct_leaf(tree: Tree) -> Node | None:
@@ -55,9 +70,57 @@ def _error_reason(node: Node) -> str | None:
     return None
 
 
+def _form(text: str) -> float:
+    """How much a step looks like a maths step rather than gibberish: it has a number, a
+    sensible length, and words that do not just repeat."""
+    words = _WORD.findall(text)
+    if not words:
+        return 0.0
+    score = 0.4 if any(w.isdigit() for w in words) else 0.0
+    score += 0.3 if 3 <= len(words) <= 60 else 0.0
+    distinct = len({w.lower() for w in words}) / len(words)
+    return score + 0.3 * min(1.0, distinct / 0.6)
+
+
+def plausibility(chain: Sequence[Node]) -> float:
+    """0..1: how convincing a wrong branch looks. Half from graded judges' scores on its steps
+    and the values of its steps before the error (0.5 when there are none), half from its
+    form. Pass/fail judges (answer, arithmetic) say nothing here: every detour fails one."""
+    signals = [
+        v.score
+        for node in chain
+        for v in node.verdicts
+        if v.judge not in _BINARY_JUDGES and v.score is not None
+    ]
+    signals += [node.value for node in chain[:-1] if node.value is not None]
+    judged = sum(signals) / len(signals) if signals else 0.5
+    form = sum(_form(node.text) for node in chain) / len(chain)
+    return (judged + form) / 2
+
+
+def _weight(chain: Sequence[Node]) -> float:
+    """Seeded choices favour plausible detours several times over gibberish, never
+    excluding any (plausibility 0.95 vs 0.55: about 7 to 1)."""
+    return 0.02 + plausibility(chain) ** 4
+
+
+def _weighted_sample(
+    items: Sequence[_T], weights: Sequence[float], k: int, rng: random.Random
+) -> list[_T]:
+    """`k` distinct items, each draw in proportion to the weights of those left."""
+    pool, left = list(items), list(weights)
+    picked: list[_T] = []
+    for _ in range(min(k, len(pool))):
+        index = rng.choices(range(len(pool)), weights=left)[0]
+        picked.append(pool.pop(index))
+        left.pop(index)
+    return picked
+
+
 class _Detours:
     """How far each wrong step is from the point where its error shows: a step its own judge
-    failed, or a wrong final answer. Branches that never show an error are not detours."""
+    failed, or a wrong final answer. Branches that never show an error (an `unknown` step the
+    budget cut, say) are not detours."""
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
@@ -77,43 +140,64 @@ class _Detours:
         return 1 + min(below, default=math.inf)
 
     def follow(self, start: Node, rng: random.Random) -> list[Node]:
-        """One child per level, on a shortest way down to the error (seeded among equals)."""
+        """One child per level, on a shortest way down to the error: the most plausible
+        looking child (seeded among equals)."""
         chain = [start]
         while _error_reason(chain[-1]) is None:
             wanted = self.distance[chain[-1].id] - 1
             closest = [c for c in self._wrong_children(chain[-1]) if self.distance[c.id] == wanted]
-            chain.append(rng.choice(closest))
+            best = max(_form(c.text) for c in closest)
+            chain.append(rng.choice([c for c in closest if _form(c.text) == best]))
         return chain
 
 
-def extract_journey(tree: Tree, *, detours: int, detour_depth: int, seed: int) -> Journey | None:
-    """The correct path with up to `detours` wrong detours at seeded places along it (at most
-    one per correct-path step), or None when the tree has no correct leaf or no usable detour.
-    """
+def extract_journey(
+    tree: Tree,
+    *,
+    detours: int,
+    detour_depth: int,
+    seed: int,
+    wrong_trials: int = 1,
+    attempt: int = 0,
+) -> Journey | None:
+    """The correct path with up to `detours` wrong detours, at most `wrong_trials` of them at
+    any one correct-path step, chosen by the seed (and `attempt`) with plausible branches
+    favoured; None when the tree has no correct leaf or no usable detour."""
     leaf = correct_leaf(tree)
     if leaf is None:
         return None
     path = tree.path(leaf.id)
-    rng = random.Random(f"{seed}\x1f{tree.problem.id}")
+    key = f"{seed}\x1f{tree.problem.id}" + (f"\x1f{attempt}" if attempt else "")
+    rng = random.Random(key)
     finder = _Detours(tree)
-    candidates: dict[int, list[Node]] = {}
+    candidates: dict[int, list[list[Node]]] = {}
     for index, step in enumerate(path):
         parent = path[index - 1].id if index else None
-        wrong = [
-            child
+        chains = [
+            finder.follow(child, rng)
             for child in tree.children(parent)
             if child.id != step.id and finder.distance[child.id] <= detour_depth
         ]
-        if wrong:
-            candidates[index] = wrong
+        if chains:
+            candidates[index] = chains
     if not candidates:
         return None
-    chosen = sorted(rng.sample(sorted(candidates), min(detours, len(candidates))))
+
+    positions = sorted(candidates)
+    best = [max(_weight(chain) for chain in candidates[i]) for i in positions]
+    plan: dict[int, list[list[Node]]] = {}
+    budget = detours
+    for index in _weighted_sample(positions, best, len(positions), rng):
+        if budget == 0:
+            break
+        chains = candidates[index]
+        weights = [_weight(chain) for chain in chains]
+        plan[index] = _weighted_sample(chains, weights, min(wrong_trials, budget), rng)
+        budget -= len(plan[index])
 
     segments: list[Segment] = []
     for index, step in enumerate(path):
-        if index in chosen:
-            detour = finder.follow(rng.choice(candidates[index]), rng)
+        for detour in plan.get(index, []):
             segments.extend(Segment(kind="wrong_step", node_id=n.id, text=n.text) for n in detour)
             reason = _error_reason(detour[-1]) or ""
             segments.append(Segment(kind="reflection", node_id=detour[-1].id, text=reason))
@@ -134,3 +218,24 @@ def extract_journey(tree: Tree, *, detours: int, detour_depth: int, seed: int) -
         segments=segments,
         seed=seed,
     )
+
+
+def extract_journeys(tree: Tree, config: JourneyConfig, *, seed: int) -> list[Journey]:
+    """Up to `config.samples_per_tree` journeys that differ in their detours (seeded tries,
+    duplicates dropped), in the order found; empty when the tree allows none."""
+    found: dict[tuple[tuple[str, str | None], ...], Journey] = {}
+    for attempt in range(config.samples_per_tree * ATTEMPTS_PER_SAMPLE):
+        journey = extract_journey(
+            tree,
+            detours=config.detours,
+            detour_depth=config.detour_depth,
+            seed=seed,
+            wrong_trials=config.wrong_trials,
+            attempt=attempt,
+        )
+        if journey is None:
+            break
+        found.setdefault(tuple((s.kind, s.node_id) for s in journey.segments), journey)
+        if len(found) == config.samples_per_tree:
+            break
+    return list(found.values())

@@ -1,51 +1,76 @@
-"""Turn a journey or shortcut into training text with the phrases in `prompts/phrases.yaml`."""
+"""Turn a reflected journey or a shortcut into training text (`template` mode) with the phrases
+in `prompts/phrases.yaml`, stock markers ("Wait.", "Hmm.") capped in density."""
 
 from __future__ import annotations
 
 import random
+import re
 
 from journeygen.models import Journey, Provenance, Sample, Segment, Tree
 from journeygen.prompts import PromptSet
+from journeygen.reflect import Phrases
 
-__all__ = ["linearize"]
+__all__ = ["Markers", "linearize"]
 
 
-class _Phrases:
-    """Seeded phrase picker that never says the same stock phrase twice in a row."""
+class Markers:
+    """Opens reflections with a stock marker at most once per `every` segments: a reflection
+    that already starts with one keeps it only when a marker is due, else loses it."""
 
-    def __init__(self, prompts: PromptSet, rng: random.Random) -> None:
-        self.prompts = prompts
+    def __init__(self, prompts: PromptSet, rng: random.Random, every: int) -> None:
+        self.phrases = Phrases(prompts, rng)
         self.rng = rng
-        self.last: dict[str, str] = {}
+        self.every = every
+        self.last: int | None = None
+        heads = {re.split(r"[,.!?]", m)[0].strip() for m in prompts.phrase_list("markers")}
+        alternatives = "|".join(sorted(map(re.escape, heads), key=len, reverse=True))
+        self.leading = re.compile(rf"^(?:{alternatives})\b[,.!?]*\s*", re.I)
 
-    def pick(self, key: str, **fields: str) -> str:
-        choices = self.prompts.phrase_list(key)
-        fresh = [c for c in choices if c != self.last.get(key)] or choices
-        choice = self.rng.choice(fresh)
-        self.last[key] = choice
-        return choice.format(**fields)
+    def apply(self, position: int, text: str) -> str:
+        due = self.last is None or position - self.last >= self.every
+        if self.leading.match(text):
+            if due:
+                self.last = position
+                return text
+            rest = self.leading.sub("", text, count=1)
+            return rest[:1].upper() + rest[1:]
+        if due and self.rng.random() < 2 / 3:  # not every due reflection: vary the rhythm
+            self.last = position
+            return f"{self.phrases.pick('markers')} {text}"
+        return text
 
 
-def _render(segment: Segment, tree: Tree, phrases: _Phrases, prompts: PromptSet) -> str:
+def _render(segment: Segment, phrases: Phrases, prompts: PromptSet) -> str:
     if segment.kind in ("step", "wrong_step", "answer"):
         return prompts.phrase("step").format(text=segment.text)
     if segment.kind == "backtrack":
         if segment.node_id is None:
             return phrases.pick("backtrack_start")
         return phrases.pick("backtrack_step", text=segment.text)
-    wrong = tree.node(segment.node_id) if segment.node_id else None
-    if wrong is not None and wrong.terminal:
-        if wrong.answer is None:
-            return phrases.pick("reflection_no_answer")
-        return phrases.pick("reflection_answer", answer=wrong.answer)
-    return phrases.pick("reflection_reason", reason=segment.text.rstrip("."))
+    if segment.source is None:
+        raise ValueError(f"reflection on {segment.node_id} has no source: reflect() it first")
+    return segment.text
 
 
-def linearize(journey: Journey, tree: Tree, prompts: PromptSet, *, run: str, seed: int) -> Sample:
+def linearize(
+    journey: Journey,
+    tree: Tree,
+    prompts: PromptSet,
+    *,
+    run: str,
+    seed: int,
+    marker_every: int = 4,
+    index: int = 0,
+) -> Sample:
     """One sample: the walk as a long thought, the correct path as the final solution."""
-    rng = random.Random(f"{seed}\x1f{tree.problem.id}\x1f{journey.kind}")
-    phrases = _Phrases(prompts, rng)
-    thought = "\n\n".join(_render(seg, tree, phrases, prompts) for seg in journey.segments)
+    key = f"{seed}\x1f{tree.problem.id}\x1f{journey.kind}" + (f"\x1f{index}" if index else "")
+    rng = random.Random(key)
+    phrases = Phrases(prompts, rng)
+    markers = Markers(prompts, rng, marker_every)
+    parts = []
+    for position, segment in enumerate(journey.segments):
+        text = _render(segment, phrases, prompts)
+        parts.append(markers.apply(position, text) if segment.kind == "reflection" else text)
     correct = [seg for seg in journey.segments if seg.kind in ("step", "answer")]
     final = correct[-1]
     answer = tree.problem.answer
@@ -57,7 +82,7 @@ def linearize(journey: Journey, tree: Tree, prompts: PromptSet, *, run: str, see
     return Sample(
         kind=journey.kind,
         prompt=tree.problem.question,
-        thought=thought,
+        thought="\n\n".join(parts),
         solution=solution,
         answer=answer,
         provenance=Provenance(
@@ -67,4 +92,5 @@ def linearize(journey: Journey, tree: Tree, prompts: PromptSet, *, run: str, see
             config_hash=tree.config_hash,
             path_source=journey.path_source,
         ),
+        segments=journey.segments,
     )

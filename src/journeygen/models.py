@@ -15,6 +15,7 @@ __all__ = [
     "Node",
     "Problem",
     "Provenance",
+    "ReflectionSource",
     "Sample",
     "Segment",
     "SegmentKind",
@@ -31,6 +32,7 @@ NodeSource = Literal["policy", "reference", "import"]
 TreeStatus = Literal["complete", "partial", "failed"]
 SegmentKind = Literal["step", "wrong_step", "reflection", "backtrack", "answer"]
 PathSource = Literal["policy", "reference"]
+ReflectionSource = Literal["judge", "arithmetic", "answer", "llm", "phrase"]
 
 ROOT = "ROOT"  # graph key of the question, parent of every first step
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -68,12 +70,17 @@ class Usage(StrictModel):
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Parts of `prompt_tokens` that a prompt cache served or stored (priced differently).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             calls=self.calls + other.calls,
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
     @property
@@ -101,6 +108,7 @@ class Node(StrictModel):
     answer: str | None = None
     label: Label = "unknown"
     value: float | None = Field(default=None, ge=0.0, le=1.0)
+    visits: int = Field(default=0, ge=0)  # search samples through this step (rollout, mcts)
     verdicts: list[Verdict] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
 
@@ -114,6 +122,7 @@ class TreeStats(StrictModel):
     correct_leaves: int = 0
     incorrect_leaves: int = 0
     usage: Usage = Field(default_factory=Usage)
+    counters: dict[str, int] = Field(default_factory=dict)  # the strategy's own counts
     stop_reason: str | None = None
 
 
@@ -167,6 +176,7 @@ class Segment(StrictModel):
     kind: SegmentKind
     node_id: str | None = None
     text: str
+    source: ReflectionSource | None = None  # where a reflection's "why" came from
 
 
 class Journey(StrictModel):
@@ -198,6 +208,7 @@ class Provenance(StrictModel):
     config_hash: str
     path_source: PathSource
     linearize_mode: Literal["template", "rewrite"] = "template"
+    linearize_reason: str | None = None  # why a requested rewrite was not used
 
 
 class Sample(StrictModel):
@@ -209,3 +220,4 @@ class Sample(StrictModel):
     solution: str
     answer: str | None = None
     provenance: Provenance
+    segments: list[Segment] = Field(default_factory=list)  # the walk the thought was made from

@@ -36,6 +36,10 @@ class PromptSet:
 
     step: ChatTemplate
     final: ChatTemplate
+    rollout: ChatTemplate
+    reflect: ChatTemplate
+    rewrite: ChatTemplate
+    judge: ChatTemplate
     phrases: dict[str, Any]
 
     def phrase(self, key: str) -> str:
@@ -72,5 +76,11 @@ def load_prompts(folder: str | Path | None = None) -> PromptSet:
     if not isinstance(phrases, dict):
         raise ValueError("phrases.yaml: expected a mapping")
     return PromptSet(
-        step=_template(path, "step.md"), final=_template(path, "final.md"), phrases=phrases
+        step=_template(path, "step.md"),
+        final=_template(path, "final.md"),
+        rollout=_template(path, "rollout.md"),
+        reflect=_template(path, "reflect.md"),
+        rewrite=_template(path, "rewrite.md"),
+        judge=_template(path, "judge.md"),
+        phrases=phrases,
     )

@@ -1,37 +1,114 @@
-"""From saved trees to samples: extract each kind of path and linearise it."""
+"""From saved trees to samples: extract each kind of path, reflect, linearise (and rewrite)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Literal
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from journeygen.config import RunConfig
-from journeygen.journey import extract_journey, extract_shortcut
+from journeygen.backends.base import Backend
+from journeygen.config import JourneyConfig, RunConfig
+from journeygen.journey import extract_journeys, extract_shortcut
 from journeygen.linearize import linearize
 from journeygen.models import Sample, Tree
 from journeygen.prompts import PromptSet
+from journeygen.reflect import reflect
+from journeygen.rewrite import rewrite
+from journeygen.textcache import TextCache, fill_texts
 
-__all__ = ["KINDS", "SampleKind", "samples"]
+__all__ = ["KINDS", "SampleKind", "SampleSettings", "journey_settings", "prepare_texts", "samples"]
 
 SampleKind = Literal["journey", "shortcut"]
 KINDS: tuple[SampleKind, ...] = ("journey", "shortcut")
+ROUNDS = 3  # LLM reflections, then rewrites of drafts that use them, then nothing left
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """What an export may change about the samples of saved trees: journey knobs that
+    replace each tree's own (`JourneyConfig` field names), and the run's LLM-written texts."""
+
+    journey: Mapping[str, Any] = field(default_factory=dict)
+    texts: TextCache | None = None
+
+
+def journey_settings(tree: Tree, overrides: Mapping[str, Any]) -> tuple[JourneyConfig, int]:
+    """The journey knobs and seed for one tree: its stored ones, with `overrides` on top."""
+    config = RunConfig.model_validate(tree.config)
+    journey = config.journey.updated(overrides)
+    return journey, config.seed if journey.seed is None else journey.seed
+
+
+def _tree_samples(
+    tree: Tree, kind: SampleKind, prompts: PromptSet, run: str, settings: SampleSettings
+) -> Iterator[Sample]:
+    config, seed = journey_settings(tree, settings.journey)
+    if kind == "shortcut":
+        shortcut = extract_shortcut(tree)
+        if shortcut is not None:
+            yield linearize(shortcut, tree, prompts, run=run, seed=seed)
+        return
+    for index, path in enumerate(extract_journeys(tree, config, seed=seed)):
+        reflected = reflect(
+            path,
+            tree,
+            prompts,
+            sources=config.reflection_sources,
+            texts=settings.texts,
+            seed=seed,
+            index=index,
+        )
+        sample = linearize(
+            reflected,
+            tree,
+            prompts,
+            run=run,
+            seed=seed,
+            marker_every=config.marker_every,
+            index=index,
+        )
+        if config.linearize == "rewrite":
+            sample = rewrite(sample, reflected, prompts, settings.texts)
+        yield sample
 
 
 def samples(
-    trees: Iterable[Tree], kind: SampleKind, prompts: PromptSet, *, run: str
+    trees: Iterable[Tree],
+    kind: SampleKind,
+    prompts: PromptSet,
+    *,
+    run: str,
+    settings: SampleSettings | None = None,
 ) -> Iterator[Sample]:
-    """One sample of `kind` per tree that has one, in tree order, each built with the
-    settings stored in its own tree."""
+    """The samples of `kind` of each tree that has some, in tree order, each built with the
+    settings stored in its own tree (and `settings` on top). Pure: LLM texts come only from
+    `settings.texts`; what it lacks is recorded there and the next best is used."""
     for tree in trees:
-        config = RunConfig.model_validate(tree.config)
-        if kind == "shortcut":
-            path = extract_shortcut(tree)
-        else:
-            path = extract_journey(
-                tree,
-                detours=config.journey.detours,
-                detour_depth=config.journey.detour_depth,
-                seed=config.seed,
-            )
-        if path is not None:
-            yield linearize(path, tree, prompts, run=run, seed=config.seed)
+        yield from _tree_samples(tree, kind, prompts, run, settings or SampleSettings())
+
+
+async def prepare_texts(
+    trees: Iterable[Tree],
+    prompts: PromptSet,
+    settings: SampleSettings,
+    backend: Backend,
+    *,
+    run: str,
+    seed: int,
+) -> int:
+    """Have `backend` write every LLM reflection and rewrite the journeys of `trees` need
+    and `settings.texts` lacks (saved as they come); return how many it wrote."""
+    texts = settings.texts
+    if texts is None:
+        return 0
+    # A Sequence (e.g. the runner's lazy view of saved trees) is walked again, not copied.
+    tree_list = trees if isinstance(trees, Sequence) else list(trees)
+    written = 0
+    for _ in range(ROUNDS):
+        texts.missing.clear()
+        for _sample in samples(tree_list, "journey", prompts, run=run, settings=settings):
+            pass
+        if not texts.missing:
+            break
+        written += await fill_texts(texts, backend, seed=seed)
+    return written

@@ -54,7 +54,9 @@ class Manifest(StrictModel):
     source: str
     problems: list[str] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
-    usage: Usage = Field(default_factory=Usage)
+    usage: Usage = Field(default_factory=Usage)  # paid for, over every session of the run
+    cost_usd: float = 0.0
+    stopped: str | None = None  # why the last session stopped early (budget, signal)
     wall_s: float = 0.0
 
 

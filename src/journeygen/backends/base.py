@@ -8,7 +8,15 @@ from pydantic import Field
 
 from journeygen.models import StrictModel, Usage
 
-__all__ = ["Backend", "BackendError", "ChatMessage", "Completion", "SamplingOptions"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "ChatMessage",
+    "Completion",
+    "RunStopped",
+    "SamplingOptions",
+    "UnparseableResponse",
+]
 
 
 class ChatMessage(TypedDict):
@@ -40,6 +48,15 @@ class Completion(StrictModel):
 
 class BackendError(RuntimeError):
     """A backend failed in a way the caller should report (never carries secrets)."""
+
+
+class UnparseableResponse(BackendError):
+    """The server answered, but with a body that is not the API's shape; asking again may help."""
+
+
+class RunStopped(Exception):
+    """A runtime wrapper refuses more requests (budget spent, Ctrl-C): the search ends and its
+    tree is saved as `partial`, to be rebuilt on the next run."""
 
 
 @runtime_checkable

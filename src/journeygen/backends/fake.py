@@ -31,7 +31,8 @@ def _words(text: str) -> int:
 class FakeBackend:
     """Answers from a queue of strings (one per sample, in order) or from a callable.
 
-    Token usage counts words, so it is deterministic. Every call is kept in `calls`.
+    Token usage counts words, so it is deterministic. Every call is kept in `calls` unless
+    `history` is off (a dry run of 10,000 problems must not hold every prompt it sent).
     """
 
     def __init__(
@@ -40,9 +41,11 @@ class FakeBackend:
         *,
         name: str = "fake",
         cycle: bool = False,
+        history: bool = True,
     ) -> None:
         self.name = name
         self.calls: list[tuple[list[ChatMessage], SamplingOptions]] = []
+        self._history = history
         self._responder: Responder | None = None
         self._script: list[str] = []
         if callable(responses):
@@ -55,7 +58,9 @@ class FakeBackend:
         self._position = 0
 
     @classmethod
-    def from_file(cls, path: str | Path, *, name: str = "fake") -> FakeBackend:
+    def from_file(
+        cls, path: str | Path, *, name: str = "fake", history: bool = True
+    ) -> FakeBackend:
         """Load a script: a JSON list of strings, or `{"responses": [...], "cycle": true}`."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -70,7 +75,7 @@ class FakeBackend:
             ) from None
         if script.cycle and not script.responses:
             raise BackendError(f"fake backend: {path} has no responses to cycle through")
-        return cls(script.responses, name=name, cycle=script.cycle)
+        return cls(script.responses, name=name, cycle=script.cycle, history=history)
 
     async def aclose(self) -> None:
         """Nothing to release: a script holds no connection or model."""
@@ -78,7 +83,8 @@ class FakeBackend:
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
-        self.calls.append(([m.copy() for m in messages], options.model_copy(deep=True)))
+        if self._history:
+            self.calls.append(([m.copy() for m in messages], options.model_copy(deep=True)))
         left = len(self._script) - self._position
         if self._responder is None and not self._cycle and options.n > left:
             raise BackendError(

@@ -12,12 +12,18 @@ from typing import Any, cast
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
-from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.backends.base import (
+    BackendError,
+    ChatMessage,
+    Completion,
+    SamplingOptions,
+    UnparseableResponse,
+)
 from journeygen.models import Usage
 
-__all__ = ["NO_KEY", "OpenAIBackend"]
+__all__ = ["NO_KEY", "OpenAIBackend", "chat_params", "to_completions"]
 
 NO_KEY = "sk-no-key"
 """Sent to a local server when no key is set; such servers ignore it."""
@@ -82,14 +88,7 @@ class OpenAIBackend:
         wanted = options.n - done
         try:
             response = await self._client.chat.completions.create(
-                model=self.model,
-                messages=[cast(ChatCompletionMessageParam, dict(m)) for m in messages],
-                n=wanted,
-                temperature=options.temperature,
-                max_tokens=options.max_tokens,
-                stop=options.stop or openai.omit,
-                seed=openai.omit if options.seed is None else options.seed + done,
-                response_format=_response_format(options.json_schema),
+                **chat_params(self.model, messages, options, done=done)
             )
         except openai.APIStatusError as exc:
             # The body can echo the key (masked or not): keep a redacted line, drop the cause.
@@ -102,26 +101,14 @@ class OpenAIBackend:
                 f"openai backend: {type(exc).__name__} from {self._where()}: "
                 f"{self._redact(exc.message)[:300]}"
             ) from exc
+        except ValueError as exc:  # a 200 whose body is not JSON (cut off, garbled)
+            raise UnparseableResponse(
+                f"openai backend: unparseable response from {self._where()}: "
+                f"{type(exc).__name__}: {self._redact(str(exc))[:200]}"
+            ) from None
         if not response.choices:
             raise BackendError(f"openai backend: {self._where()} returned no choices")
-        choices = sorted(response.choices, key=lambda choice: choice.index)[:wanted]
-        usage = response.usage
-        prompt_tokens = usage.prompt_tokens if usage else 0
-        completion_tokens = usage.completion_tokens if usage else 0
-        return [
-            Completion(
-                text=choice.message.content or "",
-                finish_reason=choice.finish_reason,
-                reasoning=_reasoning(choice.message.model_extra),
-                # Per-choice token counts are not reported: the call's usage goes on the first.
-                usage=(
-                    Usage(calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-                    if i == 0
-                    else Usage()
-                ),
-            )
-            for i, choice in enumerate(choices)
-        ]
+        return to_completions(response, wanted)
 
     def _where(self) -> str:
         return self.base_url or "the OpenAI API"
@@ -130,9 +117,56 @@ class OpenAIBackend:
         return _SECRET.sub("[redacted]", text.replace(self._key, "[redacted]"))
 
 
-def _response_format(schema: dict[str, Any] | None) -> Any:
-    if schema is None:
-        return openai.omit
+def chat_params(
+    model: str, messages: list[ChatMessage], options: SamplingOptions, *, done: int = 0
+) -> dict[str, Any]:
+    """The Chat Completions body for the samples after the first `done` (seed moved on)."""
+    params: dict[str, Any] = {
+        "model": model,
+        "messages": [cast(ChatCompletionMessageParam, dict(m)) for m in messages],
+        "n": options.n - done,
+        "temperature": options.temperature,
+        "max_tokens": options.max_tokens,
+    }
+    if options.stop:
+        params["stop"] = list(options.stop)
+    if options.seed is not None:
+        params["seed"] = options.seed + done
+    if options.json_schema is not None:
+        params["response_format"] = _response_format(options.json_schema)
+    return params
+
+
+def to_completions(response: ChatCompletion, wanted: int) -> list[Completion]:
+    """The first `wanted` choices in index order; the call's usage goes on the first."""
+    choices = sorted(response.choices, key=lambda choice: choice.index)[:wanted]
+    usage = response.usage
+    prompt_tokens = usage.prompt_tokens if usage else 0
+    completion_tokens = usage.completion_tokens if usage else 0
+    cached = usage.prompt_tokens_details if usage else None
+    cache_read = (cached.cached_tokens or 0) if cached else 0
+    return [
+        Completion(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            reasoning=_reasoning(choice.message.model_extra),
+            # Per-choice token counts are not reported: the call's usage goes on the first.
+            usage=(
+                Usage(
+                    calls=1,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    cache_read_tokens=cache_read,
+                )
+                if i == 0
+                else Usage()
+            ),
+        )
+        for i, choice in enumerate(choices)
+    ]
+
+
+def _response_format(schema: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "json_schema",
         "json_schema": {"name": "verdict", "schema": schema, "strict": True},

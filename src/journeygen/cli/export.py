@@ -1,56 +1,141 @@
-"""`journeygen export`: write SFT jsonl again from a run's saved trees."""
+"""`journeygen export`: write training jsonl (SFT, DPO or PRM rows) from a run's saved trees."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import click
 
+from journeygen.backends.base import BackendError
 from journeygen.cli.common import out_dir_option, stdout, trees_dir_option
+from journeygen.cli.journey_options import (
+    journey_options,
+    reflect_backend_options,
+    sample_settings,
+)
+from journeygen.export import (
+    EXPORT_KINDS,
+    FORMATS,
+    THINK_STYLES,
+    ExportError,
+    ExportKind,
+    Format,
+    Options,
+    ThinkStyle,
+    check_options,
+    export_trees,
+)
 from journeygen.prompts import load_prompts
-from journeygen.runner import export_run
-from journeygen.samples import KINDS, SampleKind
 from journeygen.store import RunStore, StoreError
 
 __all__ = ["export_command"]
 
+SFT_KINDS: tuple[ExportKind, ...] = ("journey", "shortcut")
+
+
+def default_path(out_dir: Path, run: str, kind: ExportKind, fmt: Format, options: Options) -> Path:
+    """OUT_DIR/RUN/KIND.jsonl for OpenAI rows, OUT_DIR/RUN/FORMAT/KIND.jsonl for the others;
+    a think style other than R1 and --prompt-completion add `-STYLE`, `-prompt-completion`."""
+    folder = out_dir / run if fmt == "openai" else out_dir / run / fmt
+    name: str = kind
+    if options.think not in (None, "r1"):
+        name += f"-{options.think}"
+    if options.prompt_completion:
+        name += "-prompt-completion"
+    return folder / f"{name}.jsonl"
+
 
 @click.command(name="export")
 @click.argument("run")
-@click.option("--kind", type=click.Choice(list(KINDS)), help="Only this kind (default: both).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="openai",
+    show_default=True,
+    help="Row layout: OpenAI fine-tuning, TRL, ShareGPT, Alpaca, or LLaMA-Factory "
+    "(ShareGPT rows plus dataset_info.json).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(EXPORT_KINDS),
+    help="journey, shortcut, dpo (sibling step pairs) or prm (per-step labels; trl only). "
+    "Default: journey and shortcut.",
+)
+@click.option(
+    "--think",
+    type=click.Choice(THINK_STYLES),
+    help="How the long thought is marked in journey/shortcut rows  [default: r1]",
+)
+@click.option("--system", help="System prompt to put in every row.")
+@click.option(
+    "--prompt-completion",
+    is_flag=True,
+    help="TRL only: `prompt`/`completion` columns instead of `messages`.",
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (needs --kind); default OUT_DIR/RUN/KIND.jsonl.",
+    help="File to write (needs --kind); default under OUT_DIR/RUN (see below).",
 )
-@click.option("--system", help="System prompt to put in every row.")
 @click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, path_type=Path))
 @trees_dir_option
 @out_dir_option
+@journey_options
+@reflect_backend_options
 def export_command(
     run: str,
-    kind: Literal["journey", "shortcut"] | None,
-    output: Path | None,
+    fmt: Format,
+    kind: ExportKind | None,
+    think: ThinkStyle | None,
     system: str | None,
+    prompt_completion: bool,
+    output: Path | None,
     prompts_dir: Path | None,
     trees_dir: Path,
     out_dir: Path,
+    journey: dict[str, Any],
+    reflect: dict[str, Any],
 ) -> None:
-    """Write SFT jsonl (OpenAI chat format, R1 <think> style) from the saved trees of RUN."""
+    """Write training jsonl from the saved trees of RUN.
+
+    With no options: OpenAI chat SFT rows, R1 <think> style, to OUT_DIR/RUN/journey.jsonl and
+    shortcut.jsonl (as `generate` writes them). Other formats go to OUT_DIR/RUN/FORMAT/.
+    Provenance goes to a `metadata` column, or for OpenAI to KIND.provenance.jsonl.
+    """
     if output is not None and kind is None:
         raise click.UsageError("-o/--output needs --kind")
+    options = Options(think=think, system=system, prompt_completion=prompt_completion)
+    kinds = (kind,) if kind else SFT_KINDS
+    try:
+        for each in kinds:
+            check_options(fmt, each, options)
+    except ExportError as exc:
+        raise click.UsageError(str(exc)) from exc
+    targets = {
+        each: output if output is not None else default_path(out_dir, run, each, fmt, options)
+        for each in kinds
+    }
     try:
         store = RunStore(trees_dir, run)
         prompts = load_prompts(prompts_dir)
-        targets: dict[SampleKind, Path]
-        if output is not None and kind is not None:
-            targets = {kind: output}
-        else:
-            targets = {k: out_dir / run / f"{k}.jsonl" for k in ((kind,) if kind else KINDS)}
-        counts = export_run(store, prompts, targets, system=system)
-    except StoreError as exc:
+        settings = sample_settings(store, prompts, journey, reflect, seed=journey["seed"] or 0)
+        counts = {
+            each: export_trees(
+                store.trees(),
+                path,
+                kind=each,
+                fmt=fmt,
+                options=options,
+                prompts=prompts,
+                run=store.run,
+                settings=settings,
+            )
+            for each, path in targets.items()
+        }
+    except (StoreError, ExportError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    for name, path in targets.items():
-        stdout.print(f"{name}: {counts[name]} rows → {path}", markup=False)
+    for each, path in targets.items():
+        stdout.print(f"{each}: {counts[each]} rows → {path}", markup=False)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
-from journeygen.backends import make_backend
+from journeygen.backends import LocalBackend, make_backend
 from journeygen.backends.base import BackendError
+from journeygen.backends.batch import BATCH_JOURNAL, make_batch_backend
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
-from journeygen.config import BackendConfig, RunConfig, SearchConfig
-from journeygen.journey import correct_leaf
-from journeygen.models import Tree
+from journeygen.cli.journey_options import journey_options
+from journeygen.cli.judge_options import judges_option
+from journeygen.cli.progress import RunProgress
+from journeygen.cli.recipe_options import config_option, resolved_config, strategy_option
+from journeygen.cli.runtime_options import RunSettings, runtime_options
 from journeygen.prompts import load_prompts
 from journeygen.runner import RunSummary, generate
 from journeygen.store import StoreError, check_run_name
@@ -24,32 +27,40 @@ __all__ = ["generate_command"]
 
 def _print_summary(summary: RunSummary) -> None:
     statuses = ", ".join(f"{name} {count}" for name, count in sorted(summary.status.items()))
+    if summary.pending:
+        statuses += f", not started {summary.pending}"
     stdout.print(
         f"problems {summary.problems} · trees {summary.trees} "
         f"(reused {summary.reused}; {statuses}) · "
         f"journeys {summary.exported.get('journey', 0)} · "
         f"shortcuts {summary.exported.get('shortcut', 0)} · rejects {summary.rejects} · "
         f"tokens {summary.usage.total_tokens} in {summary.usage.calls} calls · "
-        f"wall {summary.wall_s:.1f} s",
+        f"cost ${summary.cost:.4f} · cached calls {summary.cached} · "
+        f"failures {summary.failures} · wall {summary.wall_s:.1f} s",
         markup=False,
     )
-    stdout.print(f"wrote {summary.out_dir}/journey.jsonl and shortcut.jsonl", markup=False)
+    if not summary.interrupted:  # an interrupted run writes no export
+        stdout.print(f"wrote {summary.out_dir}/journey.jsonl and shortcut.jsonl", markup=False)
 
 
 @click.command(name="generate")
 @click.argument("problems", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
 @click.option("--run", "run_name", help="Run name (default: the problems file name).")
 @click.option(
     "--backend",
-    type=click.Choice(["local", "openai", "fake"]),
+    type=click.Choice(["local", "openai", "anthropic", "fake"]),
     default="local",
     show_default=True,
     help="Who writes the steps.",
 )
-@click.option("--model", help="GGUF path (local), model name (openai) or script file (fake).")
+@click.option(
+    "--model", help="GGUF path (local), model name (openai, anthropic) or script file (fake)."
+)
 @click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N good problems.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@strategy_option
 @click.option(
     "--width",
     type=click.IntRange(1, 64),
@@ -78,6 +89,7 @@ def _print_summary(summary: RunSummary) -> None:
     show_default=True,
     help="Use the reference solution as the correct path when search finds none.",
 )
+@judges_option
 @click.option("--system", help="System prompt to put in every exported row.")
 @click.option(
     "--prompts",
@@ -85,54 +97,63 @@ def _print_summary(summary: RunSummary) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder whose prompt files replace the built-in ones.",
 )
+@runtime_options
 @trees_dir_option
 @out_dir_option
+@journey_options
 def generate_command(
     problems: Path,
+    recipe: Path | None,
     run_name: str | None,
-    backend: Literal["local", "openai", "fake"],
+    backend: Literal["local", "openai", "anthropic", "fake"],
     model: str | None,
     base_url: str | None,
     limit: int | None,
     seed: int,
+    strategy: str,
     width: int,
     keep: int,
     depth: int,
     reference_path: Literal["fallback", "never", "always"],
+    judges: list[str] | None,
     system: str | None,
     prompts_dir: Path | None,
     trees_dir: Path,
     out_dir: Path,
+    settings: RunSettings,
+    journey: dict[str, Any],
 ) -> None:
     """Build a tree per problem in PROBLEMS (jsonl: generic, GSM8K or MATH rows) and write
     OUT_DIR/RUN/journey.jsonl and shortcut.jsonl. Rerunning a run reuses finished trees."""
     run = run_name or problems.stem
-    config = RunConfig(
-        seed=seed,
-        backend=BackendConfig(name=backend, model=model, base_url=base_url),
-        search=SearchConfig(width=width, keep=keep, depth=depth, reference_path=reference_path),
-    )
-    config.journey.system_prompt = system
+    config = resolved_config(recipe)  # the recipe, with the flags typed laid over it
+    config.journey = config.journey.updated(journey)
     try:
         check_run_name(run)
-        llm = make_backend(backend, model=model, base_url=base_url, seed=seed)
+        llm = (
+            make_batch_backend(
+                config.backend.name,
+                model=config.backend.model,
+                base_url=config.backend.base_url,
+                journal=trees_dir / run / BATCH_JOURNAL,
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+            )
+            if settings.runtime.batch
+            else make_backend(
+                config.backend.name,
+                model=config.backend.model,
+                base_url=config.backend.base_url,
+                seed=config.seed,
+                timeout=settings.timeout,
+                max_retries=settings.max_retries,
+            )
+        )
         prompts = load_prompts(prompts_dir)
     except (StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
-    def on_tree(tree: Tree, reused: bool) -> None:
-        stats = tree.stats
-        leaf = correct_leaf(tree)
-        stderr.print(
-            f"{'reused' if reused else tree.status:>8}  {tree.problem.id}  "
-            f"nodes {stats.nodes}  correct leaves {stats.correct_leaves}  "
-            f"wrong leaves {stats.incorrect_leaves}  tokens {stats.usage.total_tokens}  "
-            f"path {leaf.source if leaf else 'none'}" + (f"  ({tree.error})" if tree.error else ""),
-            markup=False,
-        )
-
-    def on_reject(message: str) -> None:
-        stderr.print(f"rejected  {message}", markup=False)
+    progress = RunProgress(stderr)
 
     async def generate_then_close() -> RunSummary:
         try:
@@ -145,10 +166,15 @@ def generate_command(
                 trees_dir=trees_dir,
                 out_dir=out_dir,
                 limit=limit,
-                on_tree=on_tree,
-                on_reject=on_reject,
+                runtime=settings.runtime,
+                prices=settings.prices,
+                fresh=settings.fresh,
+                on_start=progress.start,
+                on_tree=progress.tree,
+                on_reject=progress.reject,
             )
         finally:
+            progress.close()
             await llm.aclose()
 
     try:
@@ -156,6 +182,20 @@ def generate_command(
     except KeyboardInterrupt:
         stderr.print("interrupted: finished trees are saved; run the same command to resume")
         sys.exit(130)
-    except (OSError, StoreError, BackendError) as exc:
+    except (OSError, StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_summary(summary)
+    if isinstance(llm, LocalBackend) and llm.prompt_tokens_requested:
+        stdout.print(
+            f"llama.cpp evaluated {llm.prompt_tokens_evaluated} of "
+            f"{llm.prompt_tokens_requested} prompt tokens (the rest came from its KV cache)",
+            markup=False,
+        )
+    if summary.stopped:
+        stderr.print(f"stopped early: {summary.stopped}", markup=False)
+    if summary.interrupted:
+        stderr.print(
+            "interrupted: trees in flight are saved as partial; "
+            "run the same command to resume (cached requests are not paid again)"
+        )
+        sys.exit(130)

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from journeygen.backends.base import Backend, BackendError
+from journeygen.backends.base import Backend, BackendError, RunStopped
 from journeygen.config import RunConfig
 from journeygen.judges import Judge
 from journeygen.models import Problem, Tree, TreeStatus
 from journeygen.prompts import PromptSet
 from journeygen.search.beam import beam
+from journeygen.search.best_of_n import best_of_n
 from journeygen.search.builder import TreeBuilder
 from journeygen.search.labels import backup_labels, tree_stats
+from journeygen.search.mcts import mcts
 from journeygen.search.reference import needs_reference, reference_nodes
+from journeygen.search.rollout import rollout
 
 __all__ = ["STRATEGIES", "TreeBuilder", "search"]
 
 Strategy = Callable[[TreeBuilder], Awaitable[None]]
 
-STRATEGIES: dict[str, Strategy] = {"beam": beam}
+STRATEGIES: dict[str, Strategy] = {
+    "beam": beam,
+    "rollout": rollout,
+    "mcts": mcts,
+    "best_of_n": best_of_n,
+}
+
+
+def _apply_tallies(builder: TreeBuilder) -> None:
+    """Where a strategy sampled whole solutions, a step's value is the share of the finished
+    ones through it that reach the gold answer, each sample counted (duplicates too)."""
+    for node in builder.nodes:
+        tally = builder.tallies.get(node.id)
+        if tally is not None:
+            node.visits = tally.visits
+            if tally.judged:
+                node.value = tally.wins / tally.judged
 
 
 async def search(
@@ -36,9 +55,13 @@ async def search(
         await STRATEGIES[config.search.strategy](builder)
     except BackendError as exc:
         error = str(exc)
+    except RunStopped as exc:  # budget spent or Ctrl-C: keep what was found, as `partial`
+        builder.stop_reason = str(exc)
     nodes = builder.nodes
-    backup_labels(nodes, problem.answer)
+    backup_labels(nodes, problem.answer, config.judges)
+    _apply_tallies(builder)
     stats = tree_stats(nodes, builder.usage, builder.stop_reason)  # what the search found
+    stats.counters = dict(sorted(builder.counters.items()))
     if error is None and needs_reference(config.search.reference_path, nodes, problem):
         nodes.extend(reference_nodes(problem))
     status: TreeStatus = "failed" if error else ("partial" if builder.stop_reason else "complete")

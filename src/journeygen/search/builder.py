@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from journeygen.answers import extract_answer, is_final_step, last_number
 from journeygen.backends.base import Backend, SamplingOptions
@@ -12,8 +14,9 @@ from journeygen.config import RunConfig
 from journeygen.judges import Judge
 from journeygen.models import Node, Problem, Usage
 from journeygen.prompts import PromptSet
+from journeygen.search.labels import own_label
 
-__all__ = ["TreeBuilder", "clean_step", "request_seed"]
+__all__ = ["Tally", "TreeBuilder", "clean_step", "request_seed", "reward", "split_steps"]
 
 ENUMERATION = re.compile(
     r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s+|step\s*\d+\s*[-—:]?\s*)", re.I
@@ -45,6 +48,38 @@ def clean_step(text: str, *, whole: bool) -> str:
     return step
 
 
+def split_steps(text: str, *, truncated: bool) -> tuple[list[str], bool]:
+    """The steps of a full solution, one per line, up to the first that states an answer,
+    and whether the solution finished (a truncated one loses its cut-off last line)."""
+    steps: list[str] = []
+    for line in text.splitlines():
+        step = clean_step(line, whole=False)
+        if not step:
+            continue
+        steps.append(step)
+        if is_final_step(step):
+            return steps, True
+    if truncated and steps:
+        steps.pop()
+    return steps, bool(steps) and not truncated
+
+
+def reward(node: Node) -> float | None:
+    """1 for a finished step judged correct, 0 for one judged wrong, None if not judged."""
+    if not node.terminal:
+        return None
+    return {"correct": 1.0, "incorrect": 0.0, "unknown": None}[own_label(node)]
+
+
+@dataclass
+class Tally:
+    """Search samples through one step: all of them, the judged ones, and the correct ones."""
+
+    visits: int = 0
+    judged: int = 0
+    wins: float = 0.0
+
+
 class TreeBuilder:
     """The growing tree of one problem: strategies ask it to expand nodes and read its state."""
 
@@ -64,7 +99,10 @@ class TreeBuilder:
         self.nodes: list[Node] = []
         self.usage = Usage()
         self.stop_reason: str | None = None
+        self.counters: Counter[str] = Counter()
+        self.tallies: dict[str | None, Tally] = {}  # None: the question itself
         self._by_id: dict[str, Node] = {}
+        self._rollouts_from: Counter[str | None] = Counter()
 
     def path(self, node_id: str | None) -> list[Node]:
         """Steps from the first one down to `node_id` (empty for the question)."""
@@ -78,14 +116,40 @@ class TreeBuilder:
     def children(self, node_id: str | None) -> list[Node]:
         return [node for node in self.nodes if node.parent == node_id]
 
+    def node(self, node_id: str) -> Node:
+        return self._by_id[node_id]
+
+    @property
+    def cost(self) -> float:
+        """Dollars spent so far at the configured per-million-token prices."""
+        search = self.config.search
+        return (
+            self.usage.prompt_tokens * search.prompt_price
+            + self.usage.completion_tokens * search.completion_price
+        ) / 1_000_000
+
     def out_of_budget(self) -> bool:
-        """True (and the reason recorded) once nodes or tokens reach their budget."""
+        """True (and the reason recorded) once nodes, tokens or cost reach their budget."""
         search = self.config.search
         if len(self.nodes) >= search.max_nodes:
             self.stop_reason = f"node budget reached ({search.max_nodes} nodes)"
         elif self.usage.total_tokens >= search.max_tokens:
             self.stop_reason = f"token budget reached ({search.max_tokens} tokens)"
+        elif search.max_cost is not None and self.cost >= search.max_cost:
+            self.stop_reason = f"cost budget reached (${search.max_cost:g})"
         return self.stop_reason is not None
+
+    def tally(self, node_id: str | None) -> Tally:
+        return self.tallies.get(node_id, Tally())
+
+    def record(self, node_id: str | None, score: float | None) -> None:
+        """Count one search sample ending at `node_id` on every step above it and the question."""
+        for key in [None, *(node.id for node in self.path(node_id))]:
+            tally = self.tallies.setdefault(key, Tally())
+            tally.visits += 1
+            if score is not None:
+                tally.judged += 1
+                tally.wins += score
 
     def _progress(self, steps: Sequence[Node]) -> str:
         if not steps:
@@ -111,6 +175,7 @@ class TreeBuilder:
             seed=request_seed(self.config.seed, self.problem.id, parent or "", len(steps)),
         )
         completions = await self.backend.complete(messages, options)
+        self.counters["expansions"] += 1
         siblings = {node.text for node in self.children(parent)}
         added: list[Node] = []
         for completion in completions:
@@ -122,6 +187,61 @@ class TreeBuilder:
             node = await self._add(parent, text, final=final, completion_usage=completion.usage)
             added.append(node)
         return added
+
+    async def rollout(self, parent: str | None, *, n: int) -> list[str | None]:
+        """Sample `n` full solutions after `parent`, merge their steps into the tree on equal
+        prefixes and record each one's reward; returns where each ended (its last step)."""
+        search = self.config.search
+        steps = self.path(parent)
+        messages = self.prompts.rollout.render(
+            question=self.problem.question, progress=self._progress(steps)
+        )
+        asked = self._rollouts_from[parent]  # rollouts from one prefix get different seeds
+        self._rollouts_from[parent] += 1
+        options = SamplingOptions(
+            n=n,
+            temperature=search.temperature,
+            max_tokens=search.rollout_tokens,
+            seed=request_seed(self.config.seed, self.problem.id, "rollout", parent or "", asked),
+        )
+        completions = await self.backend.complete(messages, options)
+        self.counters["rollouts"] += len(completions)
+        ends: list[str | None] = []
+        for completion in completions:
+            self.usage = self.usage + completion.usage
+            new_steps, finished = split_steps(
+                completion.text, truncated=completion.finish_reason == "length"
+            )
+            end = await self.add_path(parent, new_steps, finished, completion.usage)
+            self.record(end, reward(self.node(end)) if end is not None else None)
+            ends.append(end)
+        return ends
+
+    async def add_path(
+        self, parent: str | None, steps: Sequence[str], finished: bool, usage: Usage
+    ) -> str | None:
+        """Hang `steps` under `parent`, reusing equal steps already there; steps past the depth
+        limit join the last allowed one. Returns the id of the step the path ends on."""
+        room = self.config.search.depth - len(self.path(parent))
+        if room <= 0 or not steps:
+            return parent
+        steps = [*steps[: room - 1], " ".join(steps[room - 1 :])] if len(steps) > room else steps
+        current = parent
+        for index, text in enumerate(steps):
+            same = next((c for c in self.children(current) if c.text == text), None)
+            if same is None:
+                if len(self.nodes) >= self.config.search.max_nodes:
+                    self.out_of_budget()  # records why the path stops here
+                    return current
+                last = index == len(steps) - 1
+                same = await self._add(
+                    current, text, final=last and finished, completion_usage=usage
+                )
+                usage = Usage()  # the completion's usage goes on its first new step only
+            current = same.id
+            if same.terminal:
+                return current
+        return current
 
     async def _add(
         self, parent: str | None, text: str, *, final: bool, completion_usage: Usage

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from journeygen.config import JudgeConfig
+from journeygen.judges.rollout import rollout_verdict
 from journeygen.models import Label, Node, TreeStats, Usage, Verdict
 
-__all__ = ["backup_labels", "own_label", "tree_stats"]
+__all__ = ["BACKUP_JUDGE", "HARD_JUDGES", "backup_labels", "combine", "own_label", "tree_stats"]
 
 BACKUP_JUDGE = "backup"
+ROLLOUT_JUDGE = "rollout"
+HARD_JUDGES = frozenset({"answer", "arithmetic"})  # deterministic checks: a failure is final
+_CASCADE = ("llm", ROLLOUT_JUDGE, BACKUP_JUDGE)  # after hard failures, first decisive wins
 
 
 def own_label(node: Node) -> Label:
@@ -21,19 +26,50 @@ def own_label(node: Node) -> Label:
     return "unknown"
 
 
+def combine(node: Node, rule: str) -> Label:
+    """A node's label from all its verdicts (its own and the backed-up one) under `rule`.
+
+    `any`: an own `incorrect` verdict wins; else an inner step takes the backed-up label and
+    a final step its own. `cascade`: a hard failure (answer, arithmetic) wins; else the first
+    of llm, rollout, backup with a decisive label; else a hard pass; else unknown.
+    """
+    own = own_label(node)
+    if rule == "any":
+        if own == "incorrect" or node.terminal:
+            return own
+        backup = [v.label for v in node.verdicts if v.judge == BACKUP_JUDGE]
+        return backup[0] if backup else "unknown"
+    by_judge: dict[str, set[Label]] = {}
+    for verdict in node.verdicts:
+        by_judge.setdefault(verdict.judge, set()).add(verdict.label)
+    hard = set().union(*(labels for judge, labels in by_judge.items() if judge in HARD_JUDGES))
+    if "incorrect" in hard:
+        return "incorrect"
+    for judge in _CASCADE:
+        decisive = by_judge.get(judge, set()) - {"unknown"}
+        if decisive:
+            return "incorrect" if "incorrect" in decisive else "correct"
+    return "correct" if "correct" in hard else "unknown"
+
+
 def _answers(leaves: Sequence[Node]) -> str:
     shown = sorted({leaf.answer or "none" for leaf in leaves})
     return ", ".join(shown[:5]) + (", …" if len(shown) > 5 else "")
 
 
-def backup_labels(nodes: list[Node], gold: str | None) -> None:
+def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | None = None) -> None:
     """Set `label` and `value` of every node from its own verdicts and its finished leaves.
 
     A terminal step keeps its own label; value 1.0 if correct, 0.0 if incorrect. An inner
-    step's value is the share of its judged leaves that are correct; it is `correct` if any
-    leaf is, `incorrect` if all judged leaves are wrong (or its own judge failed it), and
-    `unknown` when nothing below it finished. Reference steps are left as given.
+    step's value is the share of its judged leaves that are correct (a value a strategy set
+    stays when nothing below finished); the backed-up verdict is `correct` if any leaf is,
+    `incorrect` if all judged leaves are wrong. With the `rollout` judge configured, an inner
+    step with a value also gets a rollout verdict against its threshold. The verdicts then
+    combine as `judges.combine` says (default `any`: an own failure wins, else the backed-up
+    label, else `unknown`). Reference steps are left as given.
     """
+    settings = judges or JudgeConfig()
+    rollout = ROLLOUT_JUDGE in settings.use
     children: dict[str | None, list[Node]] = {}
     for node in nodes:
         children.setdefault(node.parent, []).append(node)
@@ -48,39 +84,43 @@ def backup_labels(nodes: list[Node], gold: str | None) -> None:
 
     searched = [node for node in nodes if node.source != "reference"]
     for node in searched:
-        node.verdicts = [v for v in node.verdicts if v.judge != BACKUP_JUDGE]
+        derived = (BACKUP_JUDGE, ROLLOUT_JUDGE) if rollout else (BACKUP_JUDGE,)
+        node.verdicts = [v for v in node.verdicts if v.judge not in derived]
         if node.terminal:
-            node.label = own_label(node)
+            node.label = combine(node, settings.combine)
             node.value = {"correct": 1.0, "incorrect": 0.0, "unknown": None}[node.label]
     for node in searched:
         if node.terminal:
             continue
-        own = own_label(node)
         judged = [leaf for leaf in leaves_of(node) if leaf.label != "unknown"]
-        if not judged:
-            node.label = "incorrect" if own == "incorrect" else "unknown"
-            node.value = None
-            continue
-        right = [leaf for leaf in judged if leaf.label == "correct"]
-        node.value = len(right) / len(judged)
-        if right:
-            verdict = Verdict(
-                judge=BACKUP_JUDGE,
-                label="correct",
-                score=node.value,
-                reason=f"{len(right)} of {len(judged)} finished continuations reach the gold "
-                f"answer {gold}",
-            )
-        else:
-            verdict = Verdict(
-                judge=BACKUP_JUDGE,
-                label="incorrect",
-                score=0.0,
-                reason=f"all {len(judged)} finished continuations end wrong (final answers "
-                f"{_answers(judged)}; gold answer {gold})",
-            )
-        node.verdicts.append(verdict)
-        node.label = "incorrect" if own == "incorrect" else verdict.label
+        if judged:
+            _add_backup(node, judged, gold)
+        if rollout and (verdict := rollout_verdict(node, settings.rollout_threshold)):
+            node.verdicts.append(verdict)
+        node.label = combine(node, settings.combine)
+
+
+def _add_backup(node: Node, judged: Sequence[Node], gold: str | None) -> None:
+    """The value and the backed-up verdict of an inner step from its judged leaves."""
+    right = [leaf for leaf in judged if leaf.label == "correct"]
+    node.value = len(right) / len(judged)
+    if right:
+        verdict = Verdict(
+            judge=BACKUP_JUDGE,
+            label="correct",
+            score=node.value,
+            reason=f"{len(right)} of {len(judged)} finished continuations reach the gold "
+            f"answer {gold}",
+        )
+    else:
+        verdict = Verdict(
+            judge=BACKUP_JUDGE,
+            label="incorrect",
+            score=0.0,
+            reason=f"all {len(judged)} finished continuations end wrong (final answers "
+            f"{_answers(judged)}; gold answer {gold})",
+        )
+    node.verdicts.append(verdict)
 
 
 def tree_stats(nodes: Sequence[Node], usage: Usage, stop_reason: str | None) -> TreeStats:

@@ -1,1 +1,1 @@
-"""Ways to look at trees: the terminal view (and, later, the HTML report)."""
+"""Ways to look at trees: the terminal view, the offline HTML report, graph files and plots."""

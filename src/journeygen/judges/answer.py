@@ -1,26 +1,15 @@
-"""Step judges: small objects with one async method that returns `Verdict`s for a step."""
+"""Answer judge: a final step's answer against the gold answer (math-verify, own timeout)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from journeygen.answers import check_answer, extract_answer
 from journeygen.models import Node, Problem, Verdict
 
-__all__ = ["AnswerJudge", "Judge"]
+__all__ = ["AnswerJudge"]
 
 _SCORES = {"correct": 1.0, "incorrect": 0.0}
-
-
-class Judge(Protocol):
-    """Judges one step given the steps before it (`path`, from the first step)."""
-
-    name: str
-
-    async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
-        """Verdicts on `node`; an empty list when the judge has nothing to say about it."""
-        ...
 
 
 class AnswerJudge:

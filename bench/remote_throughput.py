@@ -1,0 +1,160 @@
+"""Benchmark 2: requests/s of tree search against a remote server, vs concurrency ÷ delay.
+
+A local OpenAI-compatible server (tests/stub_server.py, its own process, unlimited
+concurrency) answers every request after a fixed delay. We measure a plain sequential loop
+of requests, then whole `generate` runs (beam search, judging, saving, the request cache and
+limits) at several `--concurrency` values, and print achieved requests/s next to the bound
+concurrency ÷ delay. The "no HTTP" rows replace the server and the openai SDK by an
+in-process backend with the same delay and answers, which separates the runtime's own cost
+from the SDK's (client CPU per request is what caps requests/s on a busy machine).
+
+Run: `.venv/bin/python bench/remote_throughput.py [--delay 0.2] [--levels 1,8,64]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from journeygen.backends import Backend, ChatMessage, Completion, OpenAIBackend, SamplingOptions
+from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.models import Usage
+from journeygen.prompts import load_prompts
+from journeygen.runner import generate
+from journeygen.runtime import RuntimeOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from stub_server import answer_text  # noqa: E402
+
+CALLS_PER_SLOT = 36  # each concurrency level sends about this many requests per slot
+
+
+def problems_file(folder: Path, count: int) -> Path:
+    path = folder / f"problems-{count}.jsonl"
+    rows = (
+        {"id": f"p{i}", "question": f"Tom has {i} apples and buys 3 more. How many?", "answer": "8"}
+        for i in range(count)
+    )
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+async def sequential(base_url: str, requests: int) -> float:
+    """Requests/s of a plain loop: one request, wait for the answer, the next."""
+    backend = OpenAIBackend("stub", base_url=base_url)
+    messages: list[ChatMessage] = [{"role": "user", "content": "What is 2 + 2?"}]
+    started = time.perf_counter()
+    for seed in range(requests):
+        await backend.complete(messages, SamplingOptions(n=2, seed=seed))
+    elapsed = time.perf_counter() - started
+    await backend.aclose()
+    return requests / elapsed
+
+
+class SleepBackend:
+    """The stub server's answers and delay without HTTP: isolates the runtime's own cost."""
+
+    name = "openai"
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        await asyncio.sleep(self.delay)
+        plain = [dict(m) for m in messages]
+        return [
+            Completion(
+                text=answer_text(plain, options.seed, i),
+                finish_reason="stop",
+                usage=Usage(calls=int(i == 0), prompt_tokens=10, completion_tokens=10),
+            )
+            for i in range(options.n)
+        ]
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def tree_search(
+    base_url: str, folder: Path, concurrency: int, backend: Backend | None = None
+) -> tuple[float, int, float]:
+    """Requests/s of a whole `generate` run at `concurrency`, how many requests it sent and
+    the client's CPU milliseconds per request (what caps requests/s on a busy machine)."""
+    # beam width 2, keep 1, depth 3: about 3 requests per tree, one after the other
+    count = max(12, CALLS_PER_SLOT * concurrency // 3)
+    config = RunConfig(
+        backend=BackendConfig(name="openai", model="stub", base_url=base_url),
+        search=SearchConfig(width=2, keep=1, depth=3, reference_path="never"),
+    )
+    backend = backend or OpenAIBackend("stub", base_url=base_url, timeout=30)
+    started = time.perf_counter()
+    cpu = time.process_time()
+    summary = await generate(
+        problems_file(folder, count),
+        run=f"{backend.name}-{type(backend).__name__}-c{concurrency}",
+        config=config,
+        backend=backend,
+        prompts=load_prompts(),
+        trees_dir=folder / "trees",
+        out_dir=folder / "outputs",
+        runtime=RuntimeOptions(concurrency=concurrency),
+    )
+    elapsed = time.perf_counter() - started
+    cpu_ms = (time.process_time() - cpu) * 1000 / summary.usage.calls
+    await backend.aclose()
+    return summary.usage.calls / elapsed, summary.usage.calls, cpu_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--delay", type=float, default=0.2, help="server delay in seconds")
+    parser.add_argument("--levels", default="1,8,64", help="concurrency values")
+    args = parser.parse_args()
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "stub_server.py"), str(args.delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    base_url = server.stdout.readline().strip()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            seq = asyncio.run(sequential(base_url, 20))
+            rows = [("sequential loop", 1, 20, seq, 1 / args.delay, float("nan"))]
+            for level in (int(x) for x in args.levels.split(",")):
+                rate, calls, cpu_ms = asyncio.run(tree_search(base_url, Path(tmp), level))
+                rows.append(("generate, HTTP", level, calls, rate, level / args.delay, cpu_ms))
+            for level in (int(x) for x in args.levels.split(",")):
+                no_http = SleepBackend(args.delay)
+                rate, calls, cpu_ms = asyncio.run(tree_search(base_url, Path(tmp), level, no_http))
+                rows.append(("generate, no HTTP", level, calls, rate, level / args.delay, cpu_ms))
+    finally:
+        server.stdin.close()
+        server.wait(10)
+    print(f"server delay {args.delay * 1000:.0f} ms; bound = concurrency / delay")
+    print(f"CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        "| mode | concurrency | requests | requests/s | bound | achieved/bound "
+        "| vs sequential | client CPU ms/request |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode, level, calls, rate, bound, cpu_ms in rows:
+        print(
+            f"| {mode} | {level} | {calls} | {rate:.1f} | {bound:.1f} | "
+            f"{rate / bound:.0%} | {rate / seq:.1f}x | {cpu_ms:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

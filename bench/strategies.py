@@ -1,0 +1,129 @@
+"""Compare the search strategies on GSM8K problems with the embedded model at one token budget.
+
+Prints one row per strategy: problems searched, problems whose tree has a correct leaf of the
+model's own, journeys produced (and how many rest on the model's own correct path rather than
+the reference solution), calls, tokens, nodes and wall time. All strategies run side by side
+in one process on the same problems, seed and backend.
+
+    .venv/bin/python bench/strategies.py --limit 20 --max-tokens 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from journeygen.backends import LocalBackend
+from journeygen.config import RunConfig, SearchConfig
+from journeygen.judges import AnswerJudge
+from journeygen.models import Tree
+from journeygen.problems import load_problems
+from journeygen.prompts import load_prompts
+from journeygen.samples import samples
+from journeygen.search import STRATEGIES, search
+
+DEFAULT_PROBLEMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k_test.jsonl"
+
+
+@dataclass
+class Row:
+    strategy: str
+    problems: int = 0
+    solved: int = 0
+    journeys: int = 0
+    own_journeys: int = 0
+    calls: int = 0
+    tokens: int = 0
+    nodes: int = 0
+    wall_s: float = 0.0
+
+
+def settings(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    """Each strategy's knobs; the loop caps are high so the shared token budget binds."""
+    common: dict[str, object] = {
+        "max_tokens": args.max_tokens,
+        "max_nodes": 10_000,
+        "depth": args.depth,
+        "reference_path": "fallback",
+    }
+    return {
+        "beam": {**common, "width": 3, "keep": 2},
+        "rollout": {**common, "rollouts": 4},
+        "mcts": {**common, "width": 3, "simulations": 10_000},
+        "best_of_n": {**common, "rollouts": 64},
+    }
+
+
+async def run(args: argparse.Namespace) -> list[Row]:
+    problems, rejects = load_problems(args.problems, limit=args.limit)
+    if rejects:
+        raise SystemExit(f"{len(rejects)} bad rows in {args.problems}: {rejects[0]}")
+    prompts = load_prompts()
+    judges = [AnswerJudge()]
+    backend = LocalBackend(seed=args.seed)
+    rows: list[Row] = []
+    try:
+        for strategy in args.strategies:
+            search_config = SearchConfig.model_validate(
+                {"strategy": strategy, **settings(args)[strategy]}
+            )
+            config = RunConfig(seed=args.seed, search=search_config)
+            row = Row(strategy)
+            trees: list[Tree] = []
+            started = time.perf_counter()
+            for problem in problems:
+                tree = await search(problem, backend, judges, config, prompts)
+                trees.append(tree)
+                row.problems += 1
+                row.solved += int(tree.stats.correct_leaves > 0)
+                row.calls += tree.stats.usage.calls
+                row.tokens += tree.stats.usage.total_tokens
+                row.nodes += tree.stats.nodes
+            row.wall_s = time.perf_counter() - started
+            journeys = list(samples(trees, "journey", prompts, run="bench"))
+            row.journeys = len(journeys)
+            row.own_journeys = sum(j.provenance.path_source == "policy" for j in journeys)
+            rows.append(row)
+            print(f"done {strategy} in {row.wall_s:.0f} s", flush=True)
+    finally:
+        await backend.aclose()
+    return rows
+
+
+def table(rows: list[Row], args: argparse.Namespace) -> str:
+    head = (
+        f"{rows[0].problems} GSM8K problems · token budget "
+        f"{args.max_tokens} per tree · depth {args.depth} · seed {args.seed} · SmolLM2-135M\n"
+    )
+    lines = [
+        "| strategy | problems | with a correct leaf | journeys (own path) | calls | tokens "
+        "| nodes | wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.strategy} | {r.problems} | {r.solved} | {r.journeys} ({r.own_journeys}) "
+            f"| {r.calls} | {r.tokens} | {r.nodes} | {r.wall_s:.0f} |"
+        )
+    return head + "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=Path, default=DEFAULT_PROBLEMS)
+    parser.add_argument("--limit", type=int, default=20, help="first N problems")
+    parser.add_argument("--max-tokens", type=int, default=4000, help="token budget per tree")
+    parser.add_argument("--depth", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES)
+    )
+    args = parser.parse_args()
+    print(table(asyncio.run(run(args)), args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Provider batch mode: a backend wrapper that sends the requests of all trees as one batch.
+
+Tree search asks for one step at a time, so `BatchingBackend` holds each `complete` call
+until every tree in flight is waiting on one (or no new request came for `window` seconds),
+submits all the waiting requests as one provider batch (OpenAI Batch API, Anthropic Message
+Batches: half price), polls it and answers each caller: one batch per round. Each batch id
+and the request keys in it go to a journal (`trees/<run>/batches.jsonl`) before anyone waits
+on it, so a restarted process finds its requests in the batch already paid for and waits on
+that batch instead of submitting them again. A request the provider did not answer because
+the batch expired, or that failed on the provider's side (5xx, overloaded), goes into the
+next batch, up to `max_attempts` times; any other per-request error fails that request with
+its reason (`BackendError`, so its tree ends `failed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.store import atomic_open
+
+__all__ = [
+    "BATCH_JOURNAL",
+    "POLL_ERRORS",
+    "BatchItem",
+    "BatchJournal",
+    "BatchProvider",
+    "BatchResults",
+    "BatchingBackend",
+    "Outcome",
+    "make_batch_backend",
+    "request_key",
+    "tree_scope",
+]
+
+
+BATCH_JOURNAL = "batches.jsonl"
+"""The journal's file name in the run folder."""
+POLL_ERRORS = 5
+"""Failed polls in a row (after the SDK's own retries) that fail the batch's requests."""
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request in a batch; `key` is its custom id, the same in every process."""
+
+    key: str
+    messages: list[ChatMessage]
+    options: SamplingOptions
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a batch gave for one request: its completions, or why not (and if worth a retry)."""
+
+    completions: list[Completion] | None = None
+    error: str = ""
+    retry: bool = False
+
+
+@dataclass(frozen=True)
+class BatchResults:
+    """An ended batch: an outcome per request key, and the outcome of any key it lacks."""
+
+    outcomes: dict[str, Outcome]
+    missing: Outcome = field(
+        default_factory=lambda: Outcome(error="no result in the batch output", retry=True)
+    )
+
+
+class BatchProvider(Protocol):
+    """One provider's batch endpoints: submit items, and poll a batch until it has ended."""
+
+    name: str
+    model: str
+
+    async def submit(self, items: list[BatchItem]) -> str:
+        """Create a batch of `items`; return its id."""
+
+    async def poll(self, batch_id: str) -> BatchResults | None:
+        """None while the batch runs; its results once it has ended (completed or not)."""
+
+    async def aclose(self) -> None: ...
+
+
+def request_key(
+    provider: str, model: str, messages: list[ChatMessage], options: SamplingOptions
+) -> str:
+    """A stable custom id for a request: a hash of everything that is sent (40 hex digits)."""
+    canonical = json.dumps(
+        [provider, model, messages, options.model_dump(mode="json")],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+class BatchJournal:
+    """`batches.jsonl` in the run folder: one line per submitted batch, `{"batch", "keys"}`.
+
+    The whole file is rewritten atomically on each new batch, so a crash leaves the old or the
+    new journal, never a torn line. A later batch with the same key takes its place.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: list[str] | None = None  # read on first use, after any --fresh wipe
+        self._batch_of: dict[str, str] = {}
+
+    def _load(self) -> list[str]:
+        if self._lines is None:
+            self._lines = []
+            text = self.path.read_text(encoding="utf-8") if self.path.is_file() else ""
+            for number, line in enumerate(text.splitlines(), 1):
+                try:
+                    entry = json.loads(line)
+                    batch_id, keys = str(entry["batch"]), [str(key) for key in entry["keys"]]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise BackendError(
+                        f"{self.path}:{number}: not a batch journal line ({exc})"
+                    ) from None
+                self._remember(batch_id, keys, line)
+        return self._lines
+
+    def _remember(self, batch_id: str, keys: list[str], line: str) -> None:
+        self._load().append(line)
+        for key in keys:
+            self._batch_of[key] = batch_id
+
+    def batch_of(self, key: str) -> str | None:
+        """The latest batch that holds request `key`, if any."""
+        self._load()
+        return self._batch_of.get(key)
+
+    def record(self, batch_id: str, keys: list[str]) -> None:
+        line = json.dumps({"batch": batch_id, "keys": keys}, separators=(",", ":"))
+        with atomic_open(self.path) as handle:
+            handle.write("".join(f"{old}\n" for old in [*self._load(), line]))
+        self._remember(batch_id, keys, line)
+
+
+def tree_scope(backend: object) -> AbstractAsyncContextManager[None]:
+    """`backend.tree()` for a `BatchingBackend`, else a scope that does nothing."""
+    return backend.tree() if isinstance(backend, BatchingBackend) else nullcontext()
+
+
+class BatchingBackend:
+    """Collects `complete` calls into provider batches; see the module docstring.
+
+    Wrap each tree's search in `async with backend.tree():` (`tree_scope`) so a batch goes
+    out as soon as every tree waits; a batch also goes out once no request came for `window`
+    seconds (trees held back elsewhere, e.g. by a concurrency limit, never make it wait long).
+    """
+
+    def __init__(
+        self,
+        provider: BatchProvider,
+        journal: Path,
+        *,
+        window: float = 5.0,
+        poll_interval: float = 30.0,
+        max_attempts: int = 3,
+    ) -> None:
+        self.provider = provider
+        self.name = provider.name
+        self.journal = BatchJournal(journal)
+        self.window = window
+        self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
+        self.batches_submitted = 0
+        self._active = 0
+        self._waiting = 0
+        self._pending: dict[str, tuple[BatchItem, asyncio.Future[str]]] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._results: dict[str, asyncio.Task[BatchResults]] = {}
+        self._readers: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._check_scheduled = False
+        self._last_request = 0.0
+
+    def __repr__(self) -> str:
+        return f"BatchingBackend({self.provider!r}, journal={str(self.journal.path)!r})"
+
+    @asynccontextmanager
+    async def tree(self) -> AsyncIterator[None]:
+        """Count a tree as in flight while the block runs."""
+        self._active += 1
+        try:
+            yield
+        finally:
+            self._active -= 1
+            self._maybe_flush()
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        key = request_key(self.provider.name, self.provider.model, messages, options)
+        batch_id = self.journal.batch_of(key)  # paid for by an earlier process: wait on it
+        self._waiting += 1
+        try:
+            for attempt in range(1, self.max_attempts + 1):
+                if batch_id is None:
+                    batch_id = await self._enqueue(BatchItem(key, messages, options))
+                outcome = await self._outcome(batch_id, key)
+                if outcome.completions is not None and len(outcome.completions) == options.n:
+                    return outcome.completions
+                if outcome.completions is not None:
+                    outcome = Outcome(error="fewer samples than asked for", retry=True)
+                if not outcome.retry or attempt == self.max_attempts:
+                    raise BackendError(
+                        f"{self.name} batch {batch_id}: request {key[:12]} failed"
+                        f"{f' after {attempt} batches' if attempt > 1 else ''}: {outcome.error}"
+                    )
+                batch_id = None
+            raise AssertionError("unreachable")  # the loop returns or raises
+        finally:
+            self._waiting -= 1
+
+    async def aclose(self) -> None:
+        for task in [*self._tasks, *self._results.values()]:
+            task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.provider.aclose()
+
+    async def _enqueue(self, item: BatchItem) -> str:
+        if item.key in self._pending:  # the same request twice in a round: asked once
+            future = self._pending[item.key][1]
+        else:
+            future = asyncio.get_running_loop().create_future()
+            self._pending[item.key] = (item, future)
+            self._last_request = asyncio.get_running_loop().time()
+            if self._timer is None:
+                self._timer = asyncio.create_task(self._flush_after_window())
+        self._maybe_flush()
+        return await asyncio.shield(future)
+
+    def _maybe_flush(self) -> None:
+        # Decide on the next loop turn, after the tasks already scheduled (trees just started,
+        # callers just answered) have run up to their next request.
+        if not self._check_scheduled:
+            self._check_scheduled = True
+            asyncio.get_running_loop().call_soon(self._check)
+
+    def _check(self) -> None:
+        self._check_scheduled = False
+        if self._pending and self._active and self._waiting >= self._active:
+            self._flush()
+
+    async def _flush_after_window(self) -> None:
+        """Flush once no request has come for `window` seconds (or after 20 windows in all)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20 * self.window
+        while (quiet := loop.time() - self._last_request) < self.window and loop.time() < deadline:
+            await asyncio.sleep(min(self.window - quiet, deadline - loop.time()))
+        self._timer = None
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        task = asyncio.create_task(self._submit(pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _submit(self, pending: dict[str, tuple[BatchItem, asyncio.Future[str]]]) -> None:
+        try:
+            batch_id = await self.provider.submit([item for item, _ in pending.values()])
+            self.journal.record(batch_id, list(pending))
+        except asyncio.CancelledError:
+            for _, future in pending.values():
+                future.cancel()
+            raise
+        except Exception as exc:  # each caller gets the reason (the provider's BackendError)
+            for _, future in pending.values():
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.batches_submitted += 1
+        for _, future in pending.values():
+            if not future.done():
+                future.set_result(batch_id)
+
+    async def _outcome(self, batch_id: str, key: str) -> Outcome:
+        """Wait for `batch_id` to end (one poller per batch) and take `key`'s outcome."""
+        if batch_id not in self._results:
+            self._results[batch_id] = asyncio.create_task(self._wait(batch_id))
+        self._readers[batch_id] = self._readers.get(batch_id, 0) + 1
+        try:
+            results = await asyncio.shield(self._results[batch_id])
+        finally:
+            self._readers[batch_id] -= 1
+            if not self._readers[batch_id]:  # nobody else waits: free the results
+                del self._readers[batch_id]
+                if self._results[batch_id].done():
+                    del self._results[batch_id]
+        return results.outcomes.get(key, results.missing)
+
+    async def _wait(self, batch_id: str) -> BatchResults:
+        """Poll until the batch ends; a batch runs for hours, so ride out a few poll errors."""
+        errors = 0
+        while True:
+            try:
+                results = await self.provider.poll(batch_id)
+                errors = 0
+            except BackendError:
+                errors += 1
+                if errors >= POLL_ERRORS:
+                    raise
+                results = None
+            if results is not None:
+                return results
+            await asyncio.sleep(self.poll_interval)
+
+
+def make_batch_backend(
+    name: str,
+    *,
+    model: str | None,
+    base_url: str | None,
+    journal: Path,
+    timeout: float = 120.0,
+    max_retries: int = 2,
+) -> BatchingBackend:
+    """`--batch`: the provider batch API of the `openai` or `anthropic` backend."""
+    from journeygen.backends import DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL
+
+    provider: BatchProvider
+    if name == "openai":
+        from journeygen.backends.batch_openai import OpenAIBatchProvider
+
+        provider = OpenAIBatchProvider(
+            model or DEFAULT_OPENAI_MODEL,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+    elif name == "anthropic":
+        from journeygen.backends.batch_anthropic import AnthropicBatchProvider
+
+        provider = AnthropicBatchProvider(
+            model or DEFAULT_ANTHROPIC_MODEL,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+    else:
+        raise ValueError(f"batch mode needs the openai or anthropic backend, not {name!r}")
+    return BatchingBackend(provider, journal)

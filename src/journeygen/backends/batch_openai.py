@@ -1,0 +1,146 @@
+"""The OpenAI Batch API as a `BatchProvider`: a jsonl file of chat requests in, files out.
+
+Submit uploads the requests (purpose `batch`) and creates a batch on `/v1/chat/completions`
+with the 24 h window; an ended batch (`completed`, `expired`, `cancelled`, `failed`) is read
+from its output file (answers) and error file (per-request errors; `batch_expired` for those
+the window left unanswered).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Final
+
+import httpx2
+import openai
+from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
+
+from journeygen.backends.base import BackendError
+from journeygen.backends.batch import BatchItem, BatchResults, Outcome
+from journeygen.backends.openai_backend import NO_KEY, chat_params, to_completions
+
+__all__ = ["OpenAIBatchProvider"]
+
+ENDPOINT: Final = "/v1/chat/completions"
+_RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
+
+
+class OpenAIBatchProvider:
+    """Batches through one `AsyncOpenAI` client (key from `OPENAI_API_KEY`)."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 2,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        key = api_key or os.environ.get("OPENAI_API_KEY") or (NO_KEY if base_url else None)
+        if not key:
+            raise BackendError("OPENAI_API_KEY is not set")
+        self.model = model
+        self.base_url = base_url
+        self._client = openai.AsyncOpenAI(
+            api_key=key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIBatchProvider(model={self.model!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def submit(self, items: list[BatchItem]) -> str:
+        lines = [
+            {
+                "custom_id": item.key,
+                "method": "POST",
+                "url": ENDPOINT,
+                "body": chat_params(self.model, item.messages, item.options),
+            }
+            for item in items
+        ]
+        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+        try:
+            upload = await self._client.files.create(
+                file=("journeygen-batch.jsonl", data, "application/jsonl"), purpose="batch"
+            )
+            batch = await self._client.batches.create(
+                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+            )
+        except openai.APIError as exc:
+            raise BackendError(f"openai batch: cannot submit: {_reason(exc)}") from None
+        return batch.id
+
+    async def poll(self, batch_id: str) -> BatchResults | None:
+        try:
+            batch = await self._client.batches.retrieve(batch_id)
+            if batch.status in _RUNNING:
+                return None
+            outcomes: dict[str, Outcome] = {}
+            for file_id in (batch.output_file_id, batch.error_file_id):
+                if file_id:
+                    content = await self._client.files.content(file_id)
+                    outcomes.update(_outcomes(content.text))
+        except openai.APIError as exc:
+            raise BackendError(f"openai batch {batch_id}: {_reason(exc)}") from None
+        if batch.status == "failed":
+            errors = [e.message for e in (batch.errors.data or [])] if batch.errors else []
+            reason = "; ".join(m for m in errors if m) or "no reason given"
+            return BatchResults(outcomes, missing=Outcome(error=f"batch failed: {reason}"))
+        if batch.status == "expired":
+            return BatchResults(outcomes, missing=Outcome(error="batch expired", retry=True))
+        return BatchResults(outcomes)
+
+
+def _outcomes(text: str) -> dict[str, Outcome]:
+    """Outcomes from an output or error file: `{custom_id, response{status_code, body}, error}`."""
+    outcomes: dict[str, Outcome] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            key = str(row["custom_id"])
+        except (ValueError, KeyError, TypeError):
+            raise BackendError(f"openai batch: result line {number} is not a result") from None
+        outcomes[key] = _outcome(row)
+    return outcomes
+
+
+def _outcome(row: dict[str, Any]) -> Outcome:
+    error = row.get("error")
+    if isinstance(error, dict):
+        code = str(error.get("code") or "error")
+        return Outcome(error=f"{code}: {error.get('message') or ''}", retry=code == "batch_expired")
+    response = row.get("response") or {}
+    status = response.get("status_code")
+    body = response.get("body")
+    if status == 200:
+        try:
+            completion = ChatCompletion.model_validate(body)
+        except ValidationError:
+            return Outcome(error="the answer is not a chat completion", retry=True)
+        return Outcome(completions=to_completions(completion, len(completion.choices)))
+    detail = body.get("error") if isinstance(body, dict) else None
+    message = detail.get("message") if isinstance(detail, dict) else None
+    retry = isinstance(status, int) and (status == 429 or status >= 500)
+    return Outcome(error=f"HTTP {status}: {message or 'no message'}", retry=retry)
+
+
+def _reason(exc: openai.APIError) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"  # the body may echo the key: keep only the status
+    return type(exc).__name__

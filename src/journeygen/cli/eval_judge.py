@@ -1,0 +1,143 @@
+"""`journeygen eval-judge`: a judge's step verdicts against human labels, as a table."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+from rich import box
+from rich.table import Table
+
+from journeygen.backends import BACKENDS, make_backend
+from journeygen.backends.base import Backend, BackendError
+from journeygen.cli.common import stderr, stdout
+from journeygen.cli.judge_options import judge_names
+from journeygen.config import JUDGE_NAMES, JudgeConfig, RunConfig
+from journeygen.evaluation import JudgeScore, evaluate, read_labelled
+from journeygen.judges import make_judges
+from journeygen.prompts import load_prompts
+
+__all__ = ["eval_judge_command", "score_table"]
+
+_EVALUABLE = [name for name in JUDGE_NAMES if name != "rollout"]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def score_table(scores: list[JudgeScore]) -> Table:
+    """One row per judge: counts, then precision, recall and F1 of the `incorrect` class."""
+    table = Table(
+        "judge",
+        "steps",
+        "wrong",
+        "flagged",
+        "caught",
+        "precision",
+        "recall",
+        "F1",
+        "decided",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    for score in scores:
+        table.add_row(
+            score.judge,
+            str(score.steps),
+            str(score.wrong),
+            str(score.flagged),
+            str(score.true_positives),
+            _ratio(score.precision),
+            _ratio(score.recall),
+            _ratio(score.f1),
+            str(score.decided),
+        )
+    return table
+
+
+def _judge_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    names = judge_names(values, allowed=JUDGE_NAMES)
+    if "rollout" in names:
+        raise click.BadParameter(
+            "rollout needs values from rollouts in a tree; labelled steps have none"
+        )
+    return names
+
+
+@click.command(name="eval-judge")
+@click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--judge",
+    "judge_values",
+    multiple=True,
+    required=True,
+    callback=_judge_names,
+    help=f"Judge to score ({', '.join(_EVALUABLE)}); repeat it or give a comma list.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(list(BACKENDS)),
+    default="local",
+    show_default=True,
+    help="Who answers for the llm judge.",
+)
+@click.option("--model", help="GGUF path (local), model name (openai) or script file (fake).")
+@click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--prompts",
+    "prompts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder whose judge.md replaces the built-in one.",
+)
+def eval_judge_command(
+    labelled: Path,
+    judge_values: list[str],
+    backend: str,
+    model: str | None,
+    base_url: str | None,
+    seed: int,
+    prompts_dir: Path | None,
+) -> None:
+    """Score judges on LABELLED (jsonl: question, steps, one label per step; or PRM800K rows):
+    step-level precision, recall and F1 of the `incorrect` class against the human labels.
+    Steps labelled unknown (PRM800K rating 0) are left out."""
+    names = judge_values
+    steps, rejects = read_labelled(labelled)
+    for reject in rejects:
+        stderr.print(f"rejected  {reject}", markup=False)
+    if not steps:
+        raise click.ClickException(f"{labelled}: no labelled steps to score")
+    config = RunConfig(seed=seed, judges=JudgeConfig.model_validate({"use": names}))
+    try:
+        prompts = load_prompts(prompts_dir)
+        llm: Backend | None = None
+        if "llm" in names:
+            llm = make_backend(backend, model=model, base_url=base_url, seed=seed)
+        judges = make_judges(config, llm, prompts.judge)
+    except (BackendError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    async def score_all() -> list[JudgeScore]:
+        try:
+            return [await evaluate(judge, steps) for judge in judges]
+        finally:
+            if llm is not None:
+                await llm.aclose()
+
+    try:
+        scores = asyncio.run(score_all())
+    except BackendError as exc:
+        raise click.ClickException(str(exc)) from exc
+    stdout.print(score_table(scores), soft_wrap=False)
+    skipped = scores[0].skipped if scores else 0
+    stdout.print(
+        f"{len(steps)} labelled steps in {labelled}; {skipped} labelled unknown left out; "
+        "wrong = human label incorrect, flagged = judged incorrect, caught = both",
+        markup=False,
+    )

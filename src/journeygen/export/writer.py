@@ -1,0 +1,130 @@
+"""Rows to jsonl, atomically, with provenance in a `metadata` column or, for OpenAI (whose
+fine-tuning files take no extra keys), in a line-aligned side file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import jsonlines
+
+from journeygen.export.formats import ExportKind, Format, Item, Options, check_options, row
+from journeygen.export.llamafactory import register
+from journeygen.export.pairs import labelled_paths, step_pairs
+from journeygen.models import Sample, Tree
+from journeygen.prompts import PromptSet
+from journeygen.samples import SampleSettings, samples
+from journeygen.store import atomic_open
+
+__all__ = [
+    "export_trees",
+    "provenance",
+    "provenance_path",
+    "write_export",
+    "write_rows",
+    "write_samples",
+]
+
+SIDE_FILE_FORMATS: frozenset[Format] = frozenset({"openai"})
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def provenance_path(path: Path) -> Path:
+    """`journey.jsonl` → `journey.provenance.jsonl`: line N describes row N."""
+    return path.with_name(f"{path.stem}.provenance.jsonl")
+
+
+def provenance(item: Item) -> dict[str, Any]:
+    """Where a row came from: kind, run, problem, tree nodes, config hash, path source."""
+    if not isinstance(item, Sample):
+        return item.provenance()
+    source = item.provenance
+    return {
+        "kind": item.kind,
+        "run": source.run,
+        "problem_id": source.problem_id,
+        "node_ids": source.node_ids,
+        "config_hash": source.config_hash,
+        "path_source": source.path_source,
+        "linearize_mode": source.linearize_mode,
+    }
+
+
+def write_rows(items: Iterable[Item], path: Path, *, fmt: Format, options: Options) -> int:
+    """Write one row per item and its provenance; return the row count. A side file left
+    from an earlier export to the same path is removed when this format needs none."""
+    side = fmt in SIDE_FILE_FORMATS
+    rows = 0
+    with ExitStack() as stack:
+        writer = jsonlines.Writer(stack.enter_context(atomic_open(path)), dumps=_dumps)
+        side_writer = None
+        if side:
+            side_file = stack.enter_context(atomic_open(provenance_path(path)))
+            side_writer = jsonlines.Writer(side_file, dumps=_dumps)
+        for item in items:
+            record = row(fmt, item, options)
+            if side_writer is not None:
+                side_writer.write(provenance(item))
+            else:
+                record["metadata"] = provenance(item)
+            writer.write(record)
+            rows += 1
+    if not side:
+        provenance_path(path).unlink(missing_ok=True)
+    return rows
+
+
+def write_export(
+    items: Iterable[Item], path: Path, *, kind: ExportKind, fmt: Format, options: Options
+) -> int:
+    """Check the options, write the rows, and register them for LLaMA-Factory if asked."""
+    check_options(fmt, kind, options)
+    count = write_rows(items, path, fmt=fmt, options=options)
+    if fmt == "llamafactory":
+        register(path, kind)
+    return count
+
+
+def _items(
+    trees: Iterable[Tree],
+    kind: ExportKind,
+    prompts: PromptSet,
+    run: str,
+    settings: SampleSettings | None = None,
+) -> Iterator[Item]:
+    if kind == "dpo":
+        for tree in trees:
+            yield from step_pairs(tree, run=run)
+    elif kind == "prm":
+        for tree in trees:
+            yield from labelled_paths(tree, run=run)
+    else:
+        yield from samples(trees, kind, prompts, run=run, settings=settings)
+
+
+def export_trees(
+    trees: Iterable[Tree],
+    path: Path,
+    *,
+    kind: ExportKind,
+    fmt: Format,
+    options: Options,
+    prompts: PromptSet,
+    run: str,
+    settings: SampleSettings | None = None,
+) -> int:
+    """Write one kind of row from saved trees to `path`; return the row count. `settings`:
+    journey knobs over the trees' own and the run's LLM texts (see `samples`)."""
+    items = _items(trees, kind, prompts, run, settings)
+    return write_export(items, path, kind=kind, fmt=fmt, options=options)
+
+
+def write_samples(samples: Iterable[Sample], path: Path, *, system: str | None = None) -> int:
+    """OpenAI chat SFT rows in R1 style, provenance in the side file (what `generate` writes)."""
+    return write_rows(samples, path, fmt="openai", options=Options(system=system))

@@ -1,0 +1,1 @@
+"""Importers: human-labelled step data from elsewhere, turned into our trees."""

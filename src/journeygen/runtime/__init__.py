@@ -1,0 +1,124 @@
+"""The batch runtime: wrappers around any backend for concurrency, rate limits, run budgets,
+cost, failure logging and a request cache, so search strategies never change.
+
+The stack, outermost first: `CachedBackend` (replays cost nothing) → `MeteredBackend`
+(counts what is paid, budgets, asks again on unparseable answers) → `LimitedBackend`
+(requests in flight, rpm/tpm, the stop gate) → the backend itself. A provider-batch wrapper
+takes the place of `LimitedBackend`'s inner backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from journeygen.backends.base import Backend
+from journeygen.models import StrictModel
+from journeygen.runtime.cache import CachedBackend
+from journeygen.runtime.failures import CURRENT_PROBLEM, FailureLog
+from journeygen.runtime.limits import Gate, LimitedBackend
+from journeygen.runtime.meter import MeteredBackend
+from journeygen.runtime.pricing import (
+    BATCH_DISCOUNT,
+    FREE_BACKENDS,
+    Price,
+    PriceTable,
+    load_prices,
+)
+
+__all__ = [
+    "CACHE_FILE",
+    "CURRENT_PROBLEM",
+    "FAILURES_FILE",
+    "CachedBackend",
+    "FailureLog",
+    "Gate",
+    "LimitedBackend",
+    "MeteredBackend",
+    "Price",
+    "PriceTable",
+    "RuntimeOptions",
+    "Stack",
+    "build_stack",
+    "default_concurrency",
+    "load_prices",
+]
+
+CACHE_FILE = "cache.sqlite"
+FAILURES_FILE = "failures.jsonl"
+
+
+def default_concurrency(backend: str) -> int:
+    """16 requests in flight for a server; 1 for the in-process model (one model answers one
+    request at a time) and the scripted fake (its queue is consumed in request order)."""
+    return 1 if backend in ("local", "fake") else 16
+
+
+class RuntimeOptions(StrictModel):
+    """How a run is driven; none of it changes what a tree looks like (not in the tree hash)."""
+
+    concurrency: int | None = Field(default=None, ge=1, le=4096, description="requests in flight")
+    rpm: float | None = Field(default=None, gt=0.0, description="requests per minute")
+    tpm: float | None = Field(default=None, gt=0.0, description="tokens per minute")
+    max_run_tokens: int | None = Field(default=None, ge=1, description="budget: tokens per run")
+    max_run_cost: float | None = Field(default=None, gt=0.0, description="budget: $ per run")
+    batch: bool = Field(default=False, description="provider batch mode: half price")
+    prices: dict[str, Price] = Field(default_factory=dict, description="price overrides")
+
+
+@dataclass
+class Stack:
+    """The wrapped backend a run sends its requests to, and handles on each layer."""
+
+    backend: CachedBackend
+    meter: MeteredBackend
+    limits: LimitedBackend
+    gate: Gate
+    failures: FailureLog
+
+    def close(self) -> None:
+        """Close what the stack itself opened (the cache); the inner backend stays open."""
+        self.backend.close()
+
+
+def build_stack(
+    inner: Backend,
+    run_dir: Path,
+    options: RuntimeOptions,
+    *,
+    backend_name: str,
+    model: str | None,
+    prices: PriceTable | None = None,
+) -> Stack:
+    """Wrap `inner` for a run whose files live in `run_dir` (cache, failure log).
+
+    A dollar budget needs a known price: an unknown paid model is an error then, not free.
+    """
+    gate = Gate()
+    failures = FailureLog(run_dir / FAILURES_FILE)
+    concurrency = options.concurrency or default_concurrency(backend_name)
+    limits = LimitedBackend(
+        inner, concurrency=concurrency, gate=gate, rpm=options.rpm, tpm=options.tpm
+    )
+    price: Price | None = None
+    if backend_name not in FREE_BACKENDS and model:
+        price = (prices or load_prices()).merged(options.prices).price(model)
+    if price is None and options.max_run_cost is not None and backend_name not in FREE_BACKENDS:
+        raise ValueError(
+            f"no price known for model {model!r}: give one with --prices FILE "
+            "to use a dollar budget"
+        )
+    meter = MeteredBackend(
+        limits,
+        gate=gate,
+        failures=failures,
+        price=price,
+        discount=BATCH_DISCOUNT if options.batch else 1.0,
+        max_tokens=options.max_run_tokens,
+        max_cost=options.max_run_cost,
+    )
+    cache = CachedBackend(meter, run_dir / CACHE_FILE, namespace=f"{backend_name}:{model or ''}")
+    meter.prior = cache.paid()  # what earlier sessions of this run paid
+    return Stack(backend=cache, meter=meter, limits=limits, gate=gate, failures=failures)

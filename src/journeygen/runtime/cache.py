@@ -1,0 +1,113 @@
+"""A request cache (sqlite) around any backend, so a rerun replays answers and pays nothing twice.
+
+Each sample is stored under (hash of the canonical request without `n`, sample index): the
+request's messages, its sampling options (seed included, which the search derives from the
+problem, the node and the depth) and the backend's identity. A request whose `n` samples
+are all stored is answered from disk with the very same `Completion`s (text, finish reason,
+usage), so a tree rebuilt from the cache is byte-identical to the first one. A request for
+more samples than stored asks the backend again and keeps the stored ones first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+from journeygen.backends.base import Backend, ChatMessage, Completion, SamplingOptions
+from journeygen.models import Usage
+
+__all__ = ["CachedBackend", "request_key"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    completion TEXT NOT NULL,
+    PRIMARY KEY (key, idx)
+);
+CREATE TABLE IF NOT EXISTS payments (
+    key TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL
+);
+"""
+
+
+def request_key(namespace: str, messages: list[ChatMessage], options: SamplingOptions) -> str:
+    """Hash of what decides an answer, minus `n` (samples are keyed by index on their own)."""
+    canonical = json.dumps(
+        {
+            "backend": namespace,
+            "messages": messages,
+            "options": options.model_dump(mode="json", exclude={"n"}),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CachedBackend:
+    """Answers from `path` when it can, else asks `inner` and stores every sample it returns.
+
+    `namespace` names the model (e.g. "openai:gpt-4o-mini") so another model's answers are
+    never replayed. Only successful answers are stored; each is committed at once, so a
+    killed process loses at most the requests in flight.
+    """
+
+    def __init__(self, inner: Backend, path: Path, *, namespace: str) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.namespace = namespace
+        self.hits = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes
+        self._db.executescript(_SCHEMA)
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        key = request_key(self.namespace, messages, options)
+        rows = self._db.execute(
+            "SELECT completion FROM samples WHERE key = ? AND idx < ? ORDER BY idx",
+            (key, options.n),
+        ).fetchall()
+        stored = [Completion.model_validate_json(row[0]) for row in rows]
+        if len(stored) == options.n:
+            self.hits += 1
+            return stored
+        completions = await self.inner.complete(messages, options)
+        usage = sum((completion.usage for completion in completions), Usage())
+        with self._db:  # one transaction: the answer and what it cost
+            self._db.execute(
+                "INSERT INTO payments VALUES (?, ?, ?, ?)",
+                (key, usage.calls, usage.prompt_tokens, usage.completion_tokens),
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO samples VALUES (?, ?, ?)",
+                [(key, i, c.model_dump_json()) for i, c in enumerate(completions)],
+            )
+        # Samples stored before stay as they were (trees built on them must not change).
+        return stored + completions[len(stored) :]
+
+    def paid(self) -> Usage:
+        """Calls and tokens of every answer ever stored: what the run has paid for so far."""
+        calls, prompt, completion = self._db.execute(
+            "SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(prompt_tokens), 0), "
+            "COALESCE(SUM(completion_tokens), 0) FROM payments"
+        ).fetchone()
+        return Usage(calls=calls, prompt_tokens=prompt, completion_tokens=completion)
+
+    def close(self) -> None:
+        """Close the database (the inner backend stays open: its owner closes it)."""
+        self._db.close()
+
+    async def aclose(self) -> None:
+        self.close()
+        await self.inner.aclose()

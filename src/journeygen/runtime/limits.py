@@ -1,0 +1,148 @@
+"""Requests in flight, requests and tokens per minute, and a gate that stops a run cleanly.
+
+Retries of transport errors, 429 (with `Retry-After`) and 5xx are the SDKs' own; these
+limits only keep a run from sending faster than the user allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from journeygen.backends.base import (
+    Backend,
+    ChatMessage,
+    Completion,
+    RunStopped,
+    SamplingOptions,
+)
+
+__all__ = ["Gate", "LimitedBackend", "TokenBucket", "estimate_tokens"]
+
+T = TypeVar("T")
+
+
+class TokenBucket:
+    """`per_minute` units a minute, refilled continuously, with a burst of `burst_s` seconds'
+    worth (so a run does not spend a minute's quota in its first second).
+
+    `take` waits until the amount is there; `give` returns units (an estimate was too high)
+    or, with a negative amount, takes more after the fact (it was too low).
+    """
+
+    def __init__(self, per_minute: float, *, burst_s: float = 10.0) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = max(self.rate * burst_s, 1.0)
+        self.level = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def take(self, amount: float) -> float:
+        """Wait for `amount` (at most the burst: a bigger request still goes); return what
+        was taken."""
+        amount = min(amount, self.capacity)
+        async with self._lock:  # first come, first served
+            self._refill()
+            while self.level < amount:
+                await asyncio.sleep((amount - self.level) / self.rate)
+                self._refill()
+            self.level -= amount
+        return amount
+
+    def give(self, amount: float) -> None:
+        self._refill()
+        self.level = min(self.capacity, self.level + amount)
+
+
+def estimate_tokens(messages: list[ChatMessage], options: SamplingOptions) -> int:
+    """Tokens a request may use before it is sent: prompt (4 characters a token) and the
+    most it may write."""
+    prompt = sum(len(message["content"]) for message in messages) // 4 + 1
+    return prompt + options.max_tokens * options.n
+
+
+class Gate:
+    """Once stopped, every new request raises `RunStopped`; with `abort`, requests in flight
+    are cancelled too (Ctrl-C), else they finish and their answers are kept (a budget)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._abort = asyncio.Event()
+
+    def stop(self, reason: str, *, abort: bool = False) -> None:
+        if self.reason is None:
+            self.reason = reason
+        if abort:
+            self._abort.set()
+
+    def check(self) -> None:
+        if self.reason is not None:
+            raise RunStopped(self.reason)
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Await `work`, or cancel it and raise `RunStopped` if the gate aborts first."""
+        task = asyncio.ensure_future(work)
+        aborted = asyncio.ensure_future(self._abort.wait())
+        try:
+            await asyncio.wait({task, aborted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            aborted.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})  # let it unwind (close its connection)
+        if task.cancelled():
+            raise RunStopped(self.reason or "stopped")
+        return task.result()
+
+
+class LimitedBackend:
+    """At most `concurrency` requests in flight, optionally under `rpm` and `tpm`, behind `gate`."""
+
+    def __init__(
+        self,
+        inner: Backend,
+        *,
+        concurrency: int,
+        gate: Gate,
+        rpm: float | None = None,
+        tpm: float | None = None,
+    ) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.gate = gate
+        self.in_flight = 0
+        self._slots = asyncio.Semaphore(concurrency)
+        self._requests = TokenBucket(rpm) if rpm else None
+        self._tokens = TokenBucket(tpm) if tpm else None
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        self.gate.check()
+        async with self._slots:
+            self.gate.check()
+            taken = 0.0
+            if self._requests is not None:
+                await self._requests.take(1)
+            if self._tokens is not None:
+                taken = await self._tokens.take(estimate_tokens(messages, options))
+            self.gate.check()
+            self.in_flight += 1
+            try:
+                completions = await self.gate.run(self.inner.complete(messages, options))
+            finally:
+                self.in_flight -= 1
+        if self._tokens is not None:
+            used = sum(c.usage.total_tokens for c in completions)
+            self._tokens.give(taken - used)  # the estimate was high: give back; low: owe
+        return completions
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,17 @@
+"""Best-of-N, the baseline every other strategy is compared with: `rollouts` independent
+full solutions from the question, merged into one tree on equal step prefixes."""
+
+from __future__ import annotations
+
+from journeygen.search.builder import TreeBuilder
+
+__all__ = ["best_of_n"]
+
+
+async def best_of_n(builder: TreeBuilder) -> None:
+    """One request per solution (each with its own seed), so a budget can stop between them;
+    a node's value is the share of the solutions through it that reach the gold answer."""
+    for _ in range(builder.config.search.rollouts):
+        if builder.out_of_budget():
+            return
+        await builder.rollout(None, n=1)

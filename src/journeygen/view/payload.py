@@ -1,0 +1,110 @@
+"""The data the HTML report draws: each tree with its walks (journeys and shortcut, with their
+linearised text), and the run's rejected rows, as plain JSON-ready dicts."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from journeygen.journey import correct_leaf
+from journeygen.models import Sample, Tree
+from journeygen.prompts import PromptSet
+from journeygen.rewrite import FIDELITY_FAILED, NO_REWRITE
+from journeygen.samples import SampleSettings
+from journeygen.view.walks import Walk, tree_walks
+
+__all__ = ["read_rejects", "report_payload", "word_diff"]
+
+_TOKENS = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(before: str, after: str) -> list[tuple[str, str]]:
+    """A word-level diff as (op, text) pairs, op one of '=', '-', '+'; whitespace kept."""
+    old, new = _TOKENS.findall(before), _TOKENS.findall(after)
+    pairs: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs.append(("=", "".join(old[i1:i2])))
+            continue
+        if i2 > i1:
+            pairs.append(("-", "".join(old[i1:i2])))
+        if j2 > j1:
+            pairs.append(("+", "".join(new[j1:j2])))
+    return pairs
+
+
+def _fidelity(sample: Sample) -> dict[str, str]:
+    """Whether the LLM rewrite was kept: `passed`, `failed` (the check's reason) or
+    `not rewritten` (no text to check)."""
+    reason = sample.provenance.linearize_reason or ""
+    if sample.provenance.linearize_mode == "rewrite":
+        return {"status": "passed", "reason": "every check passed"}
+    if reason.startswith(FIDELITY_FAILED):
+        return {"status": "failed", "reason": reason}
+    return {"status": "not rewritten", "reason": reason or NO_REWRITE}
+
+
+def _walk(walk: Walk) -> dict[str, Any]:
+    sample = walk.sample
+    rewrite = None
+    if walk.draft is not None:
+        rewrite = {
+            "draft": walk.draft,
+            "diff": word_diff(walk.draft, walk.rewritten) if walk.rewritten else None,
+            "fidelity": _fidelity(sample),
+        }
+    return {
+        "kind": sample.kind,
+        "path_source": sample.provenance.path_source,
+        "detours": sum(1 for seg in sample.segments if seg.kind == "backtrack"),
+        "segments": [seg.model_dump(mode="json") for seg in sample.segments],
+        "thought": sample.thought,
+        "solution": sample.solution,
+        "answer": sample.answer,
+        "mode": sample.provenance.linearize_mode,
+        "rewrite": rewrite,
+    }
+
+
+def _tree(tree: Tree, prompts: PromptSet, run: str, settings: SampleSettings) -> dict[str, Any]:
+    data = tree.model_dump(mode="json", exclude={"config", "schema_version"})
+    data["has_correct_leaf"] = correct_leaf(tree) is not None
+    data["walks"] = [_walk(walk) for walk in tree_walks(tree, prompts, run=run, settings=settings)]
+    return data
+
+
+def read_rejects(path: Path) -> list[dict[str, Any]]:
+    """The rows `generate` rejected (outputs/<run>/rejects.jsonl); none when there is no file."""
+    if not path.is_file():
+        return []
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: not a JSON object: {exc}") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}:{number}: not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def report_payload(
+    trees: Iterable[Tree],
+    prompts: PromptSet,
+    *,
+    run: str,
+    rejects: list[dict[str, Any]] | None = None,
+    settings: SampleSettings | None = None,
+) -> dict[str, Any]:
+    """Everything the report shows, in problem order, with the samples built as `settings`
+    say (journey knobs over each tree's own, the run's saved LLM texts)."""
+    problems = [_tree(tree, prompts, run, settings or SampleSettings()) for tree in trees]
+    return {"run": run, "problems": problems, "rejects": rejects or []}

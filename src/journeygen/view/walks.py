@@ -1,0 +1,69 @@
+"""The paths the viewers draw over a tree (its journeys and its shortcut), built with the
+settings stored in the tree exactly as the exports build them, with their samples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from journeygen.journey import extract_journeys, extract_shortcut
+from journeygen.models import Journey, Sample, Tree
+from journeygen.prompts import PromptSet
+from journeygen.rewrite import rewrite_tokens
+from journeygen.samples import SampleSettings, journey_settings, samples
+from journeygen.textcache import TextCache
+
+__all__ = ["Walk", "tree_paths", "tree_walks"]
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A sample (its `segments` are the walk) and, when the run asked for LLM rewrites, the
+    template draft and the rewrite the fidelity check judged."""
+
+    sample: Sample
+    draft: str | None = None
+    rewritten: str | None = None  # the LLM's rewrite of `draft`, kept or not
+
+
+def tree_paths(tree: Tree) -> list[Journey]:
+    """The tree's journeys (none without a usable detour), then its shortcut (none without
+    a correct leaf): structure only, no text is linearised."""
+    config, seed = journey_settings(tree, {})
+    shortcut = extract_shortcut(tree)
+    return [*extract_journeys(tree, config, seed=seed), *([shortcut] if shortcut else [])]
+
+
+def tree_walks(
+    tree: Tree, prompts: PromptSet, *, run: str, settings: SampleSettings | None = None
+) -> list[Walk]:
+    """The samples the exports write for this tree (journeys, then the shortcut) with
+    `settings` (journey knobs, the run's saved LLM texts); a journey that was to be
+    rewritten comes with its template draft and the rewrite."""
+    settings = settings or SampleSettings()
+    texts = settings.texts
+    journeys = list(samples([tree], "journey", prompts, run=run, settings=settings))
+    drafts: list[str | None] = [None] * len(journeys)
+    if journey_settings(tree, settings.journey)[0].linearize == "rewrite":
+        template = SampleSettings(
+            journey={**settings.journey, "linearize": "template"}, texts=texts
+        )
+        drafts = [
+            s.thought for s in samples([tree], "journey", prompts, run=run, settings=template)
+        ]
+    shortcuts = samples([tree], "shortcut", prompts, run=run, settings=settings)
+    walks = [
+        Walk(sample, draft, _rewritten(sample, draft, prompts, texts))
+        for sample, draft in zip(journeys, drafts, strict=True)
+    ]
+    return walks + [Walk(sample) for sample in shortcuts]
+
+
+def _rewritten(
+    sample: Sample, draft: str | None, prompts: PromptSet, texts: TextCache | None
+) -> str | None:
+    """The saved rewrite of `draft`, looked up the way `rewrite()` asks for it."""
+    if draft is None or texts is None:
+        return None
+    messages = prompts.rewrite.render(question=sample.prompt, draft=draft)
+    text = texts.get("rewrite", messages, max_tokens=rewrite_tokens(draft))
+    return text.strip() if text is not None else None

@@ -1,0 +1,202 @@
+"""The anthropic backend's wire format, through httpx2.MockTransport (no network)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import pytest
+
+from journeygen.backends import BackendError, SamplingOptions, make_backend
+from journeygen.backends.anthropic_backend import AnthropicBackend
+from journeygen.models import Usage
+
+KEY = "sk-ant-api03-SECRETsecret0123456789"
+PROMPT = [
+    {"role": "system", "content": "You solve maths problems one step at a time."},
+    {"role": "user", "content": "Problem: Tom has 3 apples.\n\nSteps so far: none.\nNext step."},
+]
+
+
+def message_body(
+    content: list[dict[str, Any]],
+    *,
+    stop_reason: str = "end_turn",
+    usage: tuple[int, int, int, int] = (10, 5, 0, 0),
+) -> dict[str, Any]:
+    """A body shaped like the documented Messages API response."""
+    input_tokens, output_tokens, created, read = usage
+    return {
+        "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF",
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "model": "claude-haiku-4-5",
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": created,
+            "cache_read_input_tokens": read,
+        },
+    }
+
+
+def mock_backend(
+    handler: Callable[[httpx2.Request], httpx2.Response], requests: list[dict[str, Any]]
+) -> AnthropicBackend:
+    def recording(request: httpx2.Request) -> httpx2.Response:
+        assert request.url.path == "/v1/messages"
+        requests.append(json.loads(request.content))
+        return handler(request)
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(recording))
+    return AnthropicBackend(
+        "claude-haiku-4-5",
+        base_url="http://mock.test",
+        api_key=KEY,
+        max_retries=0,
+        http_client=client,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_anthropic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def test_n_samples_are_n_requests_sharing_a_cached_prefix() -> None:
+    # The first answer writes the cache (12 tokens), the second reads it: the usage must show
+    # both, and prompt_tokens is the whole prompt (uncached + written + read).
+    bodies = iter(
+        [
+            message_body([{"type": "text", "text": "3 + 1 = 4."}], usage=(8, 6, 12, 0)),
+            message_body(
+                [{"type": "text", "text": "So 4."}], stop_reason="max_tokens", usage=(8, 3, 0, 12)
+            ),
+        ]
+    )
+    requests: list[dict[str, Any]] = []
+    backend = mock_backend(lambda _: httpx2.Response(200, json=next(bodies)), requests)
+    try:
+        options = SamplingOptions(n=2, temperature=1.5, max_tokens=40, stop=["\n"], seed=7)
+        completions = await backend.complete(PROMPT, options)  # type: ignore[arg-type]
+    finally:
+        await backend.aclose()
+    assert [c.text for c in completions] == ["3 + 1 = 4.", "So 4."]
+    assert [c.finish_reason for c in completions] == ["stop", "length"]
+    assert completions[0].usage == Usage(
+        calls=1, prompt_tokens=20, completion_tokens=6, cache_write_tokens=12
+    )
+    assert completions[1].usage == Usage(
+        calls=1, prompt_tokens=20, completion_tokens=3, cache_read_tokens=12
+    )
+    assert len(requests) == 2 and requests[0] == requests[1]
+    sent = requests[0]
+    ephemeral = {"type": "ephemeral"}
+    assert sent["system"] == [
+        {"type": "text", "text": PROMPT[0]["content"], "cache_control": ephemeral}
+    ]
+    # The problem paragraph is its own cached block; with n > 1 the rest is cached too.
+    assert sent["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "text",
+                    "text": "Problem: Tom has 3 apples.\n\n",
+                    "cache_control": ephemeral,
+                },
+                {
+                    "type": "text",
+                    "text": "Steps so far: none.\nNext step.",
+                    "cache_control": ephemeral,
+                },
+            ],
+        }
+    ]
+    assert sent["max_tokens"] == 40
+    assert sent["stop_sequences"] == ["\n"]
+    # The Messages API has no n, seed or temperature: none may be sent.
+    assert set(sent) == {"model", "messages", "max_tokens", "system", "stop_sequences"}
+
+
+async def test_single_sample_marks_only_system_and_problem() -> None:
+    requests: list[dict[str, Any]] = []
+    body = message_body([{"type": "text", "text": "ok"}])
+    backend = mock_backend(lambda _: httpx2.Response(200, json=body), requests)
+    try:
+        await backend.complete(PROMPT, SamplingOptions(n=1))  # type: ignore[arg-type]
+    finally:
+        await backend.aclose()
+    blocks = requests[0]["messages"][0]["content"]
+    assert ["cache_control" in block for block in blocks] == [True, False]
+
+
+async def test_json_schema_goes_through_a_forced_tool() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"label": {"type": "string"}, "reason": {"type": "string"}},
+        "required": ["label", "reason"],
+    }
+    tool_answer = {
+        "type": "tool_use",
+        "id": "toolu_01A09q90qw90lq917835lq9",
+        "name": "answer",
+        "input": {"label": "incorrect", "reason": "3 + 1 is 4, not 5"},
+    }
+    requests: list[dict[str, Any]] = []
+    body = message_body([tool_answer], stop_reason="tool_use")
+    backend = mock_backend(lambda _: httpx2.Response(200, json=body), requests)
+    try:
+        completions = await backend.complete(
+            PROMPT,  # type: ignore[arg-type]
+            SamplingOptions(json_schema=schema),
+        )
+    finally:
+        await backend.aclose()
+    assert json.loads(completions[0].text) == tool_answer["input"]
+    assert completions[0].finish_reason == "stop"
+    sent = requests[0]
+    assert sent["tools"] == [
+        {
+            "name": "answer",
+            "description": "Give the answer in this structure.",
+            "input_schema": schema,
+        }
+    ]
+    assert sent["tool_choice"] == {"type": "tool", "name": "answer"}
+
+
+async def test_401_never_shows_the_key() -> None:
+    error = {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": f"invalid x-api-key {KEY}"},
+        "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy",
+    }
+    requests: list[dict[str, Any]] = []
+    backend = mock_backend(lambda _: httpx2.Response(401, json=error), requests)
+    try:
+        assert KEY not in repr(backend)
+        with pytest.raises(BackendError) as raised:
+            await backend.complete(PROMPT, SamplingOptions())  # type: ignore[arg-type]
+    finally:
+        await backend.aclose()
+    message = str(raised.value)
+    assert "401" in message and "authentication_error" in message
+    assert KEY not in message and "SECRET" not in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(BackendError, match="ANTHROPIC_API_KEY is not set"):
+        make_backend("anthropic")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    backend = make_backend("anthropic", model="claude-sonnet-4-5")
+    assert isinstance(backend, AnthropicBackend)
+    assert backend.model == "claude-sonnet-4-5"
+    assert KEY not in repr(backend)

@@ -1,0 +1,319 @@
+"""The runtime wrappers: request cache, limits, stop gate, prices, budgets, signals, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from journeygen.backends import BackendError, ChatMessage, FakeBackend, SamplingOptions
+from journeygen.backends.base import Completion, RunStopped, UnparseableResponse
+from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.models import Usage
+from journeygen.prompts import load_prompts
+from journeygen.runner import RunSummary, generate
+from journeygen.runtime import (
+    CachedBackend,
+    FailureLog,
+    Gate,
+    LimitedBackend,
+    MeteredBackend,
+    RuntimeOptions,
+    load_prices,
+)
+from journeygen.runtime.limits import TokenBucket
+from journeygen.runtime.pricing import Price
+
+QUESTION: list[ChatMessage] = [{"role": "user", "content": "What is 2 + 2?"}]
+
+
+def by_request(messages: list[ChatMessage], options: SamplingOptions, index: int) -> str:
+    """A deterministic answer from the request alone (like a seeded server)."""
+    seed = options.seed or 0
+    if options.max_tokens > 100:  # a closing step (final_tokens 128, step_tokens 96)
+        return f"The answer is {8 if (seed + index) % 3 else 9}."
+    return f"Add {seed % 5} and {index}."
+
+
+# --- request cache ----------------------------------------------------------------------
+
+
+async def test_cache_replays_the_same_completions_without_asking(tmp_path: Path) -> None:
+    fake = FakeBackend(by_request)
+    cache = CachedBackend(fake, tmp_path / "cache.sqlite", namespace="fake:x")
+    options = SamplingOptions(n=3, seed=11, max_tokens=20)
+    first = await cache.complete(QUESTION, options)
+    again = await cache.complete(QUESTION, options)
+    assert again == first and len(fake.calls) == 1 and cache.hits == 1
+    # fewer samples: the first ones come back; more samples: the backend is asked again
+    assert await cache.complete(QUESTION, options.model_copy(update={"n": 2})) == first[:2]
+    await cache.complete(QUESTION, options.model_copy(update={"n": 4}))
+    assert len(fake.calls) == 2
+    # another seed is another request
+    await cache.complete(QUESTION, options.model_copy(update={"seed": 12}))
+    assert len(fake.calls) == 3
+    # paid: the fake counts words; 3 calls each with calls=1 on their first sample
+    assert cache.paid().calls == 3
+    cache.close()
+
+
+async def test_cache_survives_a_new_process_and_keeps_models_apart(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    options = SamplingOptions(n=2, seed=5)
+    first = CachedBackend(FakeBackend(["a b", "c"]), path, namespace="openai:m1")
+    stored = await first.complete(QUESTION, options)
+    first.close()
+    replay = CachedBackend(FakeBackend([]), path, namespace="openai:m1")  # empty: must not ask
+    assert await replay.complete(QUESTION, options) == stored
+    # "What is 2 + 2?" is 5 words; "a b" and "c" are 3
+    assert replay.paid() == Usage(calls=1, prompt_tokens=5, completion_tokens=3)
+    replay.close()
+    other = CachedBackend(FakeBackend([]), path, namespace="openai:m2")
+    with pytest.raises(BackendError, match="script exhausted"):
+        await other.complete(QUESTION, options)
+    other.close()
+
+
+# --- limits, gate, meter ----------------------------------------------------------------
+
+
+class SlowBackend:
+    """Answers after `delay` seconds and records how many requests were in flight at most."""
+
+    name = "slow"
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.delay = delay
+        self.in_flight = 0
+        self.peak = 0
+        self.calls = 0
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        self.calls += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
+        usage = Usage(calls=1, prompt_tokens=10, completion_tokens=10)
+        return [
+            Completion(text=by_request(messages, options, i), finish_reason="stop", usage=usage)
+            for i in range(options.n)
+        ]
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_concurrency_bounds_requests_in_flight() -> None:
+    slow = SlowBackend()
+    limited = LimitedBackend(slow, concurrency=3, gate=Gate())
+    await asyncio.gather(*(limited.complete(QUESTION, SamplingOptions()) for _ in range(12)))
+    assert slow.calls == 12 and slow.peak == 3
+
+
+async def test_token_bucket_spreads_requests_beyond_the_burst() -> None:
+    bucket = TokenBucket(6000, burst_s=0.05)  # 100 a second, burst of 5
+    started = time.monotonic()
+    for _ in range(25):
+        await bucket.take(1)
+    # 5 from the burst, 20 more at 100/s: at least 0.2 s (lower bound only)
+    assert time.monotonic() - started >= 0.18
+
+
+async def test_gate_abort_cancels_requests_in_flight() -> None:
+    gate = Gate()
+    limited = LimitedBackend(SlowBackend(delay=10), concurrency=2, gate=gate)
+    pending = asyncio.ensure_future(limited.complete(QUESTION, SamplingOptions()))
+    await asyncio.sleep(0.01)
+    gate.stop("interrupted (SIGINT)", abort=True)
+    with pytest.raises(RunStopped, match="interrupted"):
+        await pending
+    with pytest.raises(RunStopped):  # and nothing new goes out
+        await limited.complete(QUESTION, SamplingOptions())
+
+
+async def test_meter_asks_again_on_unparseable_output_and_logs_it(tmp_path: Path) -> None:
+    answers: list[Exception | str] = [UnparseableResponse("cut JSON"), "fine"]
+
+    class Flaky(FakeBackend):
+        async def complete(
+            self, messages: list[ChatMessage], options: SamplingOptions
+        ) -> list[Completion]:
+            item = answers.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            return [Completion(text=item, usage=Usage(calls=1, completion_tokens=1))]
+
+    log = FailureLog(tmp_path / "failures.jsonl")
+    meter = MeteredBackend(Flaky(), gate=Gate(), failures=log, parse_wait=0)
+    assert [c.text for c in await meter.complete(QUESTION, SamplingOptions())] == ["fine"]
+    entries = [json.loads(line) for line in log.path.read_text().splitlines()]
+    assert entries[0]["kind"] == "request" and entries[0]["retried"] is True
+    assert "cut JSON" in entries[0]["reason"]
+    assert meter.usage == Usage(calls=1, completion_tokens=1)
+
+
+# --- prices -----------------------------------------------------------------------------
+
+
+def test_prices_match_longest_prefix_and_count_cache_tokens() -> None:
+    table = load_prices()
+    mini = table.price("gpt-4o-mini-2024-07-18")
+    assert mini == Price(input=0.15, output=0.60, cache_read=0.075)
+    assert mini.cost(Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)) == 0.75
+    haiku = table.price("claude-3-5-haiku-20241022")
+    assert haiku is not None
+    # 200 plain x $0.80 + 600 read x $0.08 + 200 written x $1.00 + 100 out x $4.00 per 1M
+    usage = Usage(
+        prompt_tokens=1000, cache_read_tokens=600, cache_write_tokens=200, completion_tokens=100
+    )
+    assert haiku.cost(usage) == pytest.approx((160 + 48 + 200 + 400) / 1e6)
+    assert table.price("my-own-model") is None
+
+
+def test_price_file_overrides_and_errors_name_file_and_field(tmp_path: Path) -> None:
+    good = tmp_path / "prices.yaml"
+    good.write_text("gpt-4o-mini: {input: 1, output: 2}\nmine: {input: 0.5, output: 0.5}\n")
+    table = load_prices(good)
+    assert table.price("gpt-4o-mini") == Price(input=1, output=2)
+    assert table.price("mine-v2") == Price(input=0.5, output=0.5)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  mine: {input: -1, output: 1}\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml: field 'models\.mine\.input'"):
+        load_prices(bad)
+
+
+# --- whole runs on the fake backend -----------------------------------------------------
+
+
+def write_problems(path: Path, count: int) -> Path:
+    rows = [
+        {"id": f"p{i}", "question": f"Tom has {i} apples and buys {8 - i} more.", "answer": "8"}
+        for i in range(count)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+CONFIG = RunConfig(
+    backend=BackendConfig(name="openai", model="gpt-4o-mini"),
+    search=SearchConfig(width=2, keep=1, depth=3, reference_path="never"),
+)
+
+
+async def run_once(
+    tmp_path: Path, backend: FakeBackend | SlowBackend, options: RuntimeOptions, run: str = "r"
+) -> RunSummary:
+    return await generate(
+        write_problems(tmp_path / "problems.jsonl", 6),
+        run=run,
+        config=CONFIG,
+        backend=backend,  # type: ignore[arg-type]
+        prompts=load_prompts(),
+        trees_dir=tmp_path / "trees",
+        out_dir=tmp_path / "outputs",
+        runtime=options,
+    )
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.glob("p*.json")}
+
+
+async def test_run_budget_stops_cleanly_and_a_rerun_pays_nothing_twice(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    reference = FakeBackend(by_request)
+    await run_once(whole, reference, RuntimeOptions(concurrency=2))
+    all_calls = len(reference.calls)
+
+    fake = FakeBackend(by_request)
+    # 3 calls of the fake cost about 20 words each: the budget stops the run early
+    summary = await run_once(tmp_path, fake, RuntimeOptions(concurrency=2, max_run_tokens=60))
+    assert summary.stopped == "run token budget reached (60 tokens)"
+    first_calls = len(fake.calls)
+    assert 0 < first_calls < all_calls
+    statuses = {
+        p.stem: json.loads(p.read_text())["status"] for p in (tmp_path / "trees/r").glob("p*.json")
+    }
+    assert "partial" in statuses.values() and len(statuses) < 6 + 1
+    manifest = json.loads((tmp_path / "trees/r/manifest.json").read_text())
+    assert manifest["stopped"] == summary.stopped
+    assert manifest["counts"]["trees"] + manifest["counts"].get("pending", 0) == 6
+
+    again = FakeBackend(by_request)
+    summary = await run_once(tmp_path, again, RuntimeOptions(concurrency=2))
+    assert summary.stopped is None
+    assert len(again.calls) == all_calls - first_calls  # the cache answered the rest
+    assert tree_bytes(tmp_path / "trees/r") == tree_bytes(whole / "trees/r")
+    assert (tmp_path / "outputs/r/journey.jsonl").read_bytes() == (
+        whole / "outputs/r/journey.jsonl"
+    ).read_bytes()
+
+
+async def test_dollar_budget_uses_the_price_table(tmp_path: Path) -> None:
+    fake = FakeBackend(by_request)
+    # gpt-4o-mini: $0.15 / $0.60 per 1M; a budget of a millionth of a dollar stops at once
+    summary = await run_once(
+        tmp_path, fake, RuntimeOptions(concurrency=1, max_run_cost=1e-6, batch=True)
+    )
+    assert summary.stopped == "run cost budget reached ($0.00)"
+    usage = summary.usage
+    expected = (usage.prompt_tokens * 0.15 + usage.completion_tokens * 0.60) / 1e6 * 0.5
+    assert summary.cost == pytest.approx(expected)
+    assert len(fake.calls) == 1
+
+
+async def test_sigint_saves_trees_in_flight_as_partial_and_resume_matches(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    await run_once(whole, SlowBackend(delay=0), RuntimeOptions(concurrency=3))
+
+    class Interrupting(SlowBackend):
+        async def complete(
+            self, messages: list[ChatMessage], options: SamplingOptions
+        ) -> list[Completion]:
+            if self.calls == 7:
+                os.kill(os.getpid(), signal.SIGINT)  # as if Ctrl-C was pressed now
+            return await super().complete(messages, options)
+
+    before = signal.getsignal(signal.SIGINT)
+    summary = await run_once(tmp_path, Interrupting(delay=0.02), RuntimeOptions(concurrency=3))
+    assert summary.interrupted and summary.stopped == "interrupted (SIGINT)"
+    assert not (tmp_path / "outputs/r/journey.jsonl").exists()  # no export after Ctrl-C
+    saved = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "trees/r").glob("p*.json")}
+    assert any(tree["status"] == "partial" for tree in saved.values())
+    for tree in saved.values():
+        if tree["status"] == "partial":
+            assert tree["stats"]["stop_reason"] == "interrupted (SIGINT)"
+    assert signal.getsignal(signal.SIGINT) is before  # our handler is gone again
+
+    resumed = SlowBackend(delay=0)
+    await run_once(tmp_path, resumed, RuntimeOptions(concurrency=3))
+    assert tree_bytes(tmp_path / "trees/r") == tree_bytes(whole / "trees/r")
+
+
+def test_cli_resumes_by_default_and_fresh_starts_over(tmp_path: Path) -> None:
+    from test_cli import journeygen, setup
+
+    problems, script = setup(tmp_path)
+    args = ("generate", problems, "--backend", "fake", "--model", script, "--depth", "2")
+    first = journeygen(*args, "--max-run-tokens", "100000", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "complete  apples  nodes" in first.stderr  # plain lines when stderr is no terminal
+    assert "cost $0.0000" in first.stdout  # the fake backend is free
+    again = journeygen(*args, cwd=tmp_path)
+    assert "reused 2" in again.stdout and "tokens 0 in 0 calls" in again.stdout
+    fresh = journeygen(*args, "--fresh", cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    assert "reused 0" in fresh.stdout and "tokens 0 in 0 calls" not in fresh.stdout
+    bad = journeygen(*args, "--prices", problems, cwd=tmp_path)
+    assert bad.returncode != 0 and "demo.jsonl" in bad.stderr
