@@ -9,13 +9,17 @@ decoding counts against it. Prompt tokens evaluated ÷ requested shows how much 
 prompt came from llama.cpp's KV cache. `--concurrency 1` serves requests first come, first
 served; with more, the backend picks the waiting request sharing the longest prefix.
 
-Run: `.venv/bin/python bench/embedded_decode.py [--problems 4] [--levels 1,4]`.
+Each run is repeated `--reps` times, alternating with its raw replay; the fastest of each
+counts, so a busy machine slows both alike.
+
+Run: `.venv/bin/python bench/embedded_decode.py [--problems 3] [--levels 1,4] [--reps 3]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -144,7 +148,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=3, help="from examples/problems.jsonl")
     parser.add_argument("--levels", default="1,4", help="request concurrency levels")
-    parser.add_argument("--reps", type=int, default=2, help="runs of each; the fastest counts")
+    parser.add_argument("--reps", type=int, default=3, help="runs of each; the fastest counts")
     args = parser.parse_args()
     print(
         "| run | samples | completion tokens | wall s | decode tok/s | vs raw | "
@@ -163,6 +167,7 @@ async def main() -> None:
             best_raw = min(raws, key=lambda f: f.wall_s)
             print(row(f"raw llama.cpp, same prompts (c{level} order)", best_raw, None))
             print(row(f"tree search, --concurrency {level}", best_search, best_raw), flush=True)
+    print(f"CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ async def test_n_samples_are_n_requests_sharing_a_cached_prefix() -> None:
     requests: list[dict[str, Any]] = []
     backend = mock_backend(lambda _: httpx2.Response(200, json=next(bodies)), requests)
     try:
-        options = SamplingOptions(n=2, temperature=1.5, max_tokens=40, stop=["\n"], seed=7)
+        options = SamplingOptions(
+            n=2, temperature=1.5, max_tokens=40, stop=["\n", "Step 3:"], seed=7
+        )
         completions = await backend.complete(PROMPT, options)  # type: ignore[arg-type]
     finally:
         await backend.aclose()
@@ -120,7 +122,7 @@ async def test_n_samples_are_n_requests_sharing_a_cached_prefix() -> None:
         }
     ]
     assert sent["max_tokens"] == 40
-    assert sent["stop_sequences"] == ["\n"]
+    assert sent["stop_sequences"] == ["Step 3:"]  # whitespace-only stops are refused
     # The Messages API has no n, seed or temperature: none may be sent.
     assert set(sent) == {"model", "messages", "max_tokens", "system", "stop_sequences"}
 
@@ -130,11 +132,12 @@ async def test_single_sample_marks_only_system_and_problem() -> None:
     body = message_body([{"type": "text", "text": "ok"}])
     backend = mock_backend(lambda _: httpx2.Response(200, json=body), requests)
     try:
-        await backend.complete(PROMPT, SamplingOptions(n=1))  # type: ignore[arg-type]
+        await backend.complete(PROMPT, SamplingOptions(n=1, stop=["\n"]))  # type: ignore[arg-type]
     finally:
         await backend.aclose()
     blocks = requests[0]["messages"][0]["content"]
     assert ["cache_control" in block for block in blocks] == [True, False]
+    assert "stop_sequences" not in requests[0]
 
 
 async def test_json_schema_goes_through_a_forced_tool() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from journeygen.fidelity import check_fidelity, numbers
+from fractions import Fraction
+
+from journeygen.fidelity import check_fidelity, number_values, numbers
 from journeygen.models import Journey, Segment
 
 QUESTION = "Tom has 3 apples and buys 5 more. How many?"
@@ -63,7 +65,7 @@ def test_a_rewrite_that_drops_a_wrong_step_fails() -> None:
 
 def test_a_rewrite_that_corrects_before_the_error_fails() -> None:
     reordered = (
-        "Maybe the answer is just 9? No, that can't be right. Tom starts with 3 apples, and "
+        "Maybe the answer is just 9? No, 9 can't be right. Tom starts with 3 apples, and "
         "3 + 5 = 8, the answer is 8. But suppose he buys 4 more: 3 + 4 = 7, the answer would "
         "be 7, but he buys 5, not 4. So the answer is 8."
     )
@@ -84,9 +86,18 @@ def test_a_rewrite_without_the_reflection_fails() -> None:
     silent = FAITHFUL.replace(
         "No, that can't be right: 9 doesn't fit what the question asks. Let me start over. ", ""
     )
-    assert check(silent) == ["reflection"]
+    assert set(check(silent)) == {"reflection"}  # no cue, and its 9 not said again
     lost = FAITHFUL.replace("he buys 5 apples, not 4", "that is wrong")
-    assert check(lost) == ["reflection"]  # the reason's own number (5 apples) is gone
+    assert check(lost) == ["reflection"]  # the reason's own numbers (5 apples, not 4) are gone
+
+
+def test_a_rewrite_that_echoes_the_prompt_fails() -> None:
+    echo = FAITHFUL + "\nRewrite the draft as one natural first-person monologue."
+    result = check_fidelity(
+        echo, JOURNEY, draft=DRAFT, question=QUESTION, answer="8",
+        forbidden=["Rewrite the draft as one natural first-person monologue"],
+    )  # fmt: skip
+    assert [f.split(":")[0] for f in result.failures] == ["echo"]
 
 
 def test_numbers_are_read_as_written_and_compared_by_value() -> None:
@@ -96,6 +107,7 @@ def test_numbers_are_read_as_written_and_compared_by_value() -> None:
         "2.5",
         "3/4",
     ]
+    assert number_values("2.5/100 and 3/0 and 0.025") == {Fraction(1, 40), Fraction(3)}
     question = "A crate holds 1,200 apples."
     assert check_fidelity("1200 apples.", JOURNEY.model_copy(update={"segments": []}),
                           draft="", question=question, answer="1200").ok  # fmt: skip

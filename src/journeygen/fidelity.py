@@ -4,6 +4,7 @@ its reflection before the correction, the order, the final answer, and no invent
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -19,7 +20,7 @@ _CUES = re.compile(
     re.I,
 )
 Span = tuple[int, int]
-RULES = ("dropped", "order", "reflection", "answer", "numbers")
+RULES = ("dropped", "order", "reflection", "answer", "numbers", "echo")
 WINDOW = 80  # extra characters a segment's numbers may spread over beyond its own length
 
 
@@ -44,7 +45,10 @@ def numbers(text: str) -> list[str]:
 
 
 def _value(number: str) -> Fraction:
-    return Fraction(number.replace(",", "").replace("\u2212", "-"))
+    """The value of a number as `numbers` finds it; "2.5/100" is 0.025, "3/0" counts as 3."""
+    top, _, bottom = number.replace(",", "").replace("\u2212", "-").partition("/")
+    value, divisor = Fraction(top), Fraction(bottom or 1)
+    return value / divisor if divisor else value
 
 
 def number_values(text: str) -> set[Fraction]:
@@ -101,35 +105,40 @@ def _final_answer_kept(rewrite: str, answer: str | None) -> bool:
     return bool(stated) and _value(stated[-1]) == gold
 
 
-def _reflection_failures(segment: Segment, said: str, wrong: list[str]) -> list[str]:
+def _reflection_failures(segment: Segment, said: str) -> list[str]:
     """What is missing from `said` (the text between a detour and what follows it) for it to
     carry the reflection `segment`."""
     failures = []
     if not _CUES.search(said):
         failures.append(f"reflection: {segment.node_id} not said before the correction")
-    known = {_value(n) for n in wrong}
-    added = [_value(n) for n in numbers(segment.text) if _value(n) not in known]
-    if added and _find_numbers(added, said, 0, len(said)) is None:
+    wanted = [_value(n) for n in numbers(segment.text)]
+    if wanted and _find_numbers(wanted, said, 0, len(said)) is None:
         failures.append(f"reflection: {segment.node_id} lost its numbers {segment.text[:60]!r}")
     return failures
 
 
 def check_fidelity(
-    rewrite: str, journey: Journey, *, draft: str, question: str, answer: str | None
+    rewrite: str,
+    journey: Journey,
+    *,
+    draft: str,
+    question: str,
+    answer: str | None,
+    forbidden: Sequence[str] = (),
 ) -> Fidelity:
     """Check `rewrite` against the journey it rewrote (pure). Rules:
 
     1. every wrong step and correct step shows (its numbers, else most of its words) in the
        journey's order, so no wrong step is dropped and no correction comes before its error;
     2. each reflection is said after its wrong steps and before what follows them: a cue in
-       words ("wrong", "but", "wait", …) plus any number the reflection adds (a recomputed
-       value, say);
+       words ("wrong", "but", "wait", …) and its numbers in order (the wrong answer it
+       names, the recomputed value of a claim);
     3. the last number stated is the final answer;
-    4. every number is one from the problem or the draft.
+    4. every number is one from the problem or the draft;
+    5. no line of `forbidden` (the rewrite prompt's own instructions) is echoed.
     """
     failures: list[str] = []
     cursor = 0
-    wrong: list[str] = []
     pending: tuple[Segment, int] | None = None  # a reflection and where it may start
     for segment in journey.segments:
         if segment.kind == "reflection":
@@ -144,10 +153,8 @@ def check_fidelity(
             continue
         if pending is not None:
             reflection, since = pending
-            failures += _reflection_failures(reflection, rewrite[since : span[0]], wrong)
-            pending, wrong = None, []
-        if segment.kind == "wrong_step":
-            wrong += numbers(segment.text)
+            failures += _reflection_failures(reflection, rewrite[since : span[0]])
+            pending = None
         cursor = span[1]
     if not _final_answer_kept(rewrite, answer):
         failures.append(f"answer: final answer {answer} not kept")
@@ -155,4 +162,7 @@ def check_fidelity(
     invented = [n for n in numbers(rewrite) if _value(n) not in allowed]
     if invented:
         failures.append(f"numbers: new {', '.join(dict.fromkeys(invented))}")
+    echoed = [line for line in forbidden if line.strip() and line.strip() in rewrite]
+    if echoed:
+        failures.append(f"echo: repeats the prompt {echoed[0].strip()[:60]!r}")
     return Fidelity(failures)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from journeygen.fidelity import number_values
+from journeygen.fidelity import number_values, numbers
 from journeygen.models import Journey, Node, ReflectionSource, Segment, Tree, Verdict
 from journeygen.prompts import PromptSet
 from journeygen.search.labels import BACKUP_JUDGE
@@ -49,6 +49,8 @@ def _reveals_gold(text: str, tree: Tree) -> bool:
     gold = tree.problem.answer
     if gold is None:
         return False
+    if len(numbers(gold)) != 1:  # not a plain number (a LaTeX fraction, a word)
+        return gold.strip() in text
     golds = number_values(gold) - number_values(tree.problem.question)
     return bool(golds & number_values(text))
 

@@ -39,8 +39,14 @@ def rewrite(
     text = texts.get("rewrite", messages, max_tokens=rewrite_tokens(sample.thought))
     if text is None:
         return _fallback(sample, f"{NO_REWRITE}: none cached and no backend to write one")
+    instructions = [line for line in prompts.rewrite.user.splitlines() if "{" not in line]
     check = check_fidelity(
-        text, journey, draft=sample.thought, question=sample.prompt, answer=sample.answer
+        text,
+        journey,
+        draft=sample.thought,
+        question=sample.prompt,
+        answer=sample.answer,
+        forbidden=[line for line in instructions if len(line.strip()) >= 20],
     )
     if not check.ok:
         return _fallback(sample, f"{FIDELITY_FAILED}: {check.reason}")

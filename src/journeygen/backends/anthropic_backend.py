@@ -48,7 +48,7 @@ def _block(text: str, *, cache: bool) -> dict[str, Any]:
 def _user_blocks(text: str, *, cache_whole: bool) -> list[dict[str, Any]]:
     """The problem paragraph (up to the first blank line) as its own cached block."""
     head, sep, rest = text.partition("\n\n")
-    if not sep or not rest:
+    if not head.strip() or not rest.strip():  # the API refuses whitespace-only blocks
         return [_block(text, cache=True)]
     return [_block(head + sep, cache=True), _block(rest, cache=cache_whole)]
 
@@ -57,7 +57,7 @@ def message_params(
     model: str, messages: list[ChatMessage], options: SamplingOptions
 ) -> dict[str, Any]:
     """The body of one Messages API request (one sample), as `messages.create` takes it."""
-    system = [m["content"] for m in messages if m["role"] == "system"]
+    system = [m["content"] for m in messages if m["role"] == "system" and m["content"].strip()]
     turns = [m for m in messages if m["role"] != "system"]
     if not turns or turns[0]["role"] != "user":
         raise BackendError("anthropic backend: the first non-system message must be a user turn")
@@ -75,8 +75,11 @@ def message_params(
     }
     if system:
         params["system"] = [_block("\n\n".join(system), cache=True)]
-    if options.stop:
-        params["stop_sequences"] = list(options.stop)
+    # The API refuses whitespace-only stop sequences ("\n"); steps are cut at the first
+    # line anyway (`clean_step`), so such a stop only saves tokens elsewhere.
+    stops = [stop for stop in options.stop if stop.strip()]
+    if stops:
+        params["stop_sequences"] = stops
     if options.json_schema is not None:
         params["tools"] = [
             {

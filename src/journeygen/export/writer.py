@@ -53,6 +53,7 @@ def provenance(item: Item) -> dict[str, Any]:
         "config_hash": source.config_hash,
         "path_source": source.path_source,
         "linearize_mode": source.linearize_mode,
+        "linearize_reason": source.linearize_reason,
     }
 
 
