@@ -19,7 +19,7 @@ from journeygen.answers import extract_answer, last_number
 from journeygen.importers.prm800k import is_prm800k, parse_row, row_to_tree
 from journeygen.judges import Judge
 from journeygen.models import Label, Node, Problem, StrictModel
-from journeygen.problems import Reject, RowError, _parse_line, safe_id
+from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
 
 __all__ = ["JudgeScore", "LabelledStep", "evaluate", "read_labelled"]
 
@@ -99,20 +99,15 @@ def read_labelled(path: str | Path) -> tuple[list[LabelledStep], list[Reject]]:
     stem = safe_id(file.stem or "labelled")[:120]
     steps: list[LabelledStep] = []
     rejects: list[Reject] = []
-    with file.open("rb") as handle:
-        for number, data in enumerate(handle, start=1):
-            data = data.rstrip(b"\r\n")
-            raw = data.decode("utf-8", errors="backslashreplace")
-            if not raw.strip():
-                continue
-            try:
-                row = _parse_line(data)
-                if is_prm800k(row):
-                    steps += _prm800k(row, number, stem, str(path))
-                else:
-                    steps += _ours(row, number, stem)
-            except RowError as err:
-                rejects.append(Reject(str(path), number, err.field, str(err), raw))
+    for number, data, raw in jsonl_lines(file):
+        try:
+            row = parse_line(data)
+            if is_prm800k(row):
+                steps += _prm800k(row, number, stem, str(path))
+            else:
+                steps += _ours(row, number, stem)
+        except RowError as err:
+            rejects.append(Reject(str(path), number, err.field, str(err), raw))
     return steps, rejects
 
 

@@ -20,8 +20,10 @@ __all__ = [
     "RowError",
     "boxed_answer",
     "iter_problems",
+    "jsonl_lines",
     "load_problems",
     "normalize_row",
+    "parse_line",
     "reference_steps",
     "safe_id",
     "write_rejects",
@@ -90,36 +92,42 @@ def iter_problems(path: str | Path, *, limit: int | None = None) -> Iterator[Pro
     return _iter_file(file, str(path), limit)
 
 
-def _iter_file(file: Path, name: str, limit: int | None) -> Iterator[Problem | Reject]:
-    seen: dict[str, int] = {}
-    count = 0
-    if limit == 0:
-        return
+def jsonl_lines(file: Path) -> Iterator[tuple[int, bytes, str]]:
+    """Each non-blank line of a jsonl file as (1-based line number, bytes, printable text),
+    read as bytes so one line of bad UTF-8 spoils only itself."""
     with file.open("rb") as handle:
         for number, data in enumerate(handle, start=1):
             if number == 1 and data.startswith(b"\xef\xbb\xbf"):  # BOM from Windows editors
                 data = data[3:]
             data = data.rstrip(b"\r\n")
             raw = data.decode("utf-8", errors="backslashreplace")
-            if not raw.strip():
-                continue
-            try:
-                problem = normalize_row(_parse_line(data), line=number, source=name)
-            except RowError as err:
-                yield Reject(name, number, err.field, str(err), raw)
-                continue
-            if problem.id in seen:
-                message = f"duplicate id {problem.id!r} (first on line {seen[problem.id]})"
-                yield Reject(name, number, "id", message, raw)
-                continue
-            seen[problem.id] = number
-            yield problem
-            count += 1
-            if limit is not None and count >= limit:
-                return
+            if raw.strip():
+                yield number, data, raw
 
 
-def _parse_line(data: bytes) -> dict[str, Any]:
+def _iter_file(file: Path, name: str, limit: int | None) -> Iterator[Problem | Reject]:
+    seen: dict[str, int] = {}
+    count = 0
+    if limit == 0:
+        return
+    for number, data, raw in jsonl_lines(file):
+        try:
+            problem = normalize_row(parse_line(data), line=number, source=name)
+        except RowError as err:
+            yield Reject(name, number, err.field, str(err), raw)
+            continue
+        if problem.id in seen:
+            message = f"duplicate id {problem.id!r} (first on line {seen[problem.id]})"
+            yield Reject(name, number, "id", message, raw)
+            continue
+        seen[problem.id] = number
+        yield problem
+        count += 1
+        if limit is not None and count >= limit:
+            return
+
+
+def parse_line(data: bytes) -> dict[str, Any]:
     """One line's bytes as a JSON object, or a `RowError` saying precisely what is wrong."""
     try:
         text = data.decode("utf-8")

@@ -116,6 +116,27 @@ def to_completion(message: Message) -> Completion:
     )
 
 
+def anthropic_client(
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float,
+    max_retries: int,
+    http_client: httpx2.AsyncClient | None,
+) -> anthropic.AsyncAnthropic:
+    """An `AsyncAnthropic` with the key from the argument or `ANTHROPIC_API_KEY`."""
+    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+    if not key:
+        raise BackendError("ANTHROPIC_API_KEY is not set")
+    return anthropic.AsyncAnthropic(
+        api_key=key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=http_client,
+    )
+
+
 class AnthropicBackend:
     """One `AsyncAnthropic` client; the key comes from `ANTHROPIC_API_KEY`."""
 
@@ -131,19 +152,16 @@ class AnthropicBackend:
         max_retries: int = 2,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise BackendError("ANTHROPIC_API_KEY is not set")
-        self.model = model
-        self.base_url = base_url
-        self._key = key
-        self.client = anthropic.AsyncAnthropic(
-            api_key=key,
+        self.client = anthropic_client(
             base_url=base_url,
+            api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
         )
+        self.model = model
+        self.base_url = base_url
+        self._key = str(self.client.api_key)  # never None: anthropic_client checked it
 
     def __repr__(self) -> str:
         return f"AnthropicBackend(model={self.model!r}, base_url={self.base_url!r})"

@@ -7,14 +7,13 @@ ids `<key>-<index>`; the request succeeds when all n did. Results (`succeeded`, 
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 
 import anthropic
 import httpx2
 from anthropic.types.messages import MessageBatchIndividualResponse
 
-from journeygen.backends.anthropic_backend import message_params, to_completion
+from journeygen.backends.anthropic_backend import anthropic_client, message_params, to_completion
 from journeygen.backends.base import BackendError, Completion
 from journeygen.backends.batch import BatchItem, BatchResults, Outcome
 
@@ -38,18 +37,15 @@ class AnthropicBatchProvider:
         max_retries: int = 2,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise BackendError("ANTHROPIC_API_KEY is not set")
-        self.model = model
-        self.base_url = base_url
-        self._client = anthropic.AsyncAnthropic(
-            api_key=key,
+        self._client = anthropic_client(
             base_url=base_url,
+            api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
         )
+        self.model = model
+        self.base_url = base_url
 
     def __repr__(self) -> str:
         return f"AnthropicBatchProvider(model={self.model!r}, base_url={self.base_url!r})"

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from journeygen.backends.base import BackendError
 from journeygen.backends.batch import BatchItem, BatchResults, Outcome
-from journeygen.backends.openai_backend import NO_KEY, chat_params, to_completions
+from journeygen.backends.openai_backend import chat_params, openai_client, to_completions
 
 __all__ = ["OpenAIBatchProvider"]
 
@@ -42,19 +42,15 @@ class OpenAIBatchProvider:
         max_retries: int = 2,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = api_key or os.environ.get("OPENAI_API_KEY") or (NO_KEY if base_url else None)
-        if not key:
-            raise BackendError("OPENAI_API_KEY is not set")
-        self.model = model
-        self.base_url = base_url
-        self._client = openai.AsyncOpenAI(
-            api_key=key,
+        self._client = openai_client(
             base_url=base_url,
+            api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
         )
+        self.model = model
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
 
     def __repr__(self) -> str:
         return f"OpenAIBatchProvider(model={self.model!r}, base_url={self.base_url!r})"

@@ -23,12 +23,39 @@ from journeygen.backends.base import (
 )
 from journeygen.models import Usage
 
-__all__ = ["NO_KEY", "OpenAIBackend", "chat_params", "to_completions"]
+__all__ = ["NO_KEY", "OpenAIBackend", "chat_params", "openai_client", "to_completions"]
 
 NO_KEY = "sk-no-key"
 """Sent to a local server when no key is set; such servers ignore it."""
 
 _SECRET = re.compile(r"\bsk-[A-Za-z0-9_*.\-]{3,}")  # OpenAI-style keys, also masked ones
+
+
+def openai_client(
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float,
+    max_retries: int,
+    http_client: httpx2.AsyncClient | None,
+) -> openai.AsyncOpenAI:
+    """An `AsyncOpenAI` with the key from the argument or `OPENAI_API_KEY`; a local server
+    (`base_url` or `OPENAI_BASE_URL`) needs none."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+    key = api_key or os.environ.get("OPENAI_API_KEY")
+    if not key:
+        if base_url is None:
+            raise BackendError(
+                "OPENAI_API_KEY is not set (set it, or pass a base URL for a local server)"
+            )
+        key = NO_KEY
+    return openai.AsyncOpenAI(
+        api_key=key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=http_client,
+    )
 
 
 class OpenAIBackend:
@@ -46,24 +73,16 @@ class OpenAIBackend:
         max_retries: int = 2,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if base_url is None:
-                raise BackendError(
-                    "OPENAI_API_KEY is not set (set it, or pass a base URL for a local server)"
-                )
-            key = NO_KEY
-        self.model = model
-        self.base_url = base_url
-        self._key = key
-        self._client = openai.AsyncOpenAI(
-            api_key=key,
+        self._client = openai_client(
             base_url=base_url,
+            api_key=api_key,
             timeout=timeout,
             max_retries=max_retries,
             http_client=http_client,
         )
+        self.model = model
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self._key = self._client.api_key
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from journeygen.config import RunConfig
 from journeygen.models import Label, Node, Problem, Tree, Usage, Verdict
-from journeygen.problems import Reject, RowError, _parse_line, safe_id
+from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
 from journeygen.search.labels import tree_stats
 from journeygen.search.reference import needs_reference, reference_nodes
 
@@ -170,15 +170,10 @@ def read_prm800k(path: str | Path) -> Iterator[Tree | Reject]:
     """
     file = Path(path)
     stem = safe_id(file.stem or "prm800k")[:120]
-    with file.open("rb") as handle:
-        for number, data in enumerate(handle, start=1):
-            data = data.rstrip(b"\r\n")
-            raw = data.decode("utf-8", errors="backslashreplace")
-            if not raw.strip():
-                continue
-            try:
-                tree = row_to_tree(parse_row(_parse_line(data)), f"{stem}-{number:06d}", str(path))
-            except RowError as err:
-                yield Reject(str(path), number, err.field, str(err), raw)
-                continue
-            yield tree
+    for number, data, raw in jsonl_lines(file):
+        try:
+            tree = row_to_tree(parse_row(parse_line(data)), f"{stem}-{number:06d}", str(path))
+        except RowError as err:
+            yield Reject(str(path), number, err.field, str(err), raw)
+            continue
+        yield tree
