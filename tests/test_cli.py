@@ -7,28 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROBLEMS = [
-    {
-        "id": "apples",
-        "question": "Tom has 3 apples and buys 5 more. How many?",
-        "answer": "8",
-        "solution": "3 + 5 = 8.\nThe answer is 8.",
-    },
-    {
-        "id": "pens",
-        "question": "Ann has 10 pens and gives away 2. How many are left?",
-        "answer": "8",
-    },
-]
-SCRIPT = {
-    "responses": [
-        "First I add the numbers.",
-        "The answer is 9.",
-        "So the total is 8. The answer is 8.",
-        "The answer is 7.",
-    ],
-    "cycle": True,
-}
+from hand_cases import fake_run_inputs
 
 
 def journeygen(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -42,18 +21,8 @@ def journeygen(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-def setup(tmp_path: Path) -> tuple[Path, Path]:
-    problems = tmp_path / "demo.jsonl"
-    lines = [json.dumps(row) for row in PROBLEMS]
-    lines.insert(1, '{"question": ')  # line 2: broken JSON
-    problems.write_text("\n".join(lines) + "\n")
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps(SCRIPT))
-    return problems, script
-
-
 def test_generate_export_show(tmp_path: Path) -> None:
-    problems, script = setup(tmp_path)
+    problems, script = fake_run_inputs(tmp_path)
     args = (
         "generate",
         problems,
@@ -119,7 +88,7 @@ def test_unknown_run_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unsafe_run_name_is_refused(tmp_path: Path) -> None:
-    problems, script = setup(tmp_path)
+    problems, script = fake_run_inputs(tmp_path)
     done = journeygen(
         "generate",
         problems,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_cli import journeygen, setup
+from hand_cases import fake_run_inputs
+from test_cli import journeygen
 
 from journeygen.cli import main
 
@@ -17,7 +18,7 @@ from journeygen.cli import main
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding the run `demo`, built once with the scripted fake backend."""
     cwd = tmp_path_factory.mktemp("cli-export")
-    problems, script = setup(cwd)
+    problems, script = fake_run_inputs(cwd)
     args = ("--backend", "fake", "--model", script, "--width", "2", "--depth", "2")
     done = journeygen("generate", problems, *args, cwd=cwd)
     assert done.returncode == 0, done.stderr

@@ -3,57 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hand_cases import PROBLEM, apples_nodes
 
 from journeygen.journey import extract_journey, extract_shortcut
 from journeygen.linearize import linearize
-from journeygen.models import Node, Problem, Tree, Verdict
+from journeygen.models import Tree
 from journeygen.prompts import load_prompts
 from journeygen.reflect import reflect
-from journeygen.search.labels import backup_labels
-
-PROBLEM = Problem(id="apples", question="Tom has 3 apples and buys 5 more. How many?", answer="8")
-
-
-def leaf(node_id: str, parent: str | None, text: str, answer: str) -> Node:
-    ok = answer == "8"
-    return Node(
-        id=node_id,
-        parent=parent,
-        text=text,
-        terminal=True,
-        answer=answer,
-        verdicts=[
-            Verdict(
-                judge="answer",
-                label="correct" if ok else "incorrect",
-                score=1.0 if ok else 0.0,
-                reason=f"final answer {answer} "
-                + ("matches" if ok else "does not match")
-                + " the gold answer 8",
-            )
-        ],
-    )
 
 
 def hand_tree() -> Tree:
-    """
-    1  Tom starts with 3 apples.            (correct path)
-    ├─ 1.1  3 + 5 = 8. The answer is 8.     (correct leaf)
-    └─ 1.2  He buys 4 more.                 (wrong: its only leaf is wrong)
-       └─ 1.2.1  3 + 4 = 7. The answer is 7.
-    2  The answer is 9.                     (wrong leaf at the first step)
-    3  Tom has no apples.                   (nothing below it finished: unknown)
-    """
-    nodes = [
-        Node(id="1", parent=None, text="Tom starts with 3 apples."),
-        leaf("2", None, "The answer is 9.", "9"),
-        Node(id="3", parent=None, text="Tom has no apples."),
-        leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8"),
-        Node(id="1.2", parent="1", text="He buys 4 more."),
-        leaf("1.2.1", "1.2", "3 + 4 = 7. The answer is 7.", "7"),
-    ]
-    backup_labels(nodes, "8")
-    return Tree(problem=PROBLEM, nodes=nodes, config={"seed": 0})
+    """The apples hand tree (hand_cases.apples_nodes), seed 0."""
+    return Tree(problem=PROBLEM, nodes=apples_nodes(), config={"seed": 0})
 
 
 def test_backed_up_labels_of_the_hand_tree() -> None:

@@ -4,34 +4,19 @@ preference for plausible detours; `unknown` (budget-cut) branches are never deto
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
+
+import hand_cases
+from hand_cases import PROBLEM
 
 from journeygen.config import JourneyConfig
 from journeygen.journey import extract_journey, extract_journeys, plausibility
-from journeygen.models import Node, Problem, Segment, Tree, Verdict
+from journeygen.models import Node, Segment, Tree, Verdict
 from journeygen.prompts import load_prompts
 from journeygen.samples import SampleSettings, samples
 from journeygen.search.labels import backup_labels
 
-PROBLEM = Problem(id="apples", question="Tom has 3 apples and buys 5 more. How many?", answer="8")
-
-
-def leaf(node_id: str, parent: str | None, text: str, answer: str | None, *extra: Verdict) -> Node:
-    ok = answer == "8"
-    reason = f"final answer {answer} " + ("matches" if ok else "does not match") + " gold 8"
-    verdict = Verdict(
-        judge="answer",
-        label="correct" if ok else "incorrect",
-        score=1.0 if ok else 0.0,
-        reason=reason if answer else "no final answer",
-    )
-    return Node(
-        id=node_id,
-        parent=parent,
-        text=text,
-        terminal=True,
-        answer=answer,
-        verdicts=[verdict, *extra],
-    )
+leaf = partial(hand_cases.leaf, gold_words="gold")  # reasons here say "... gold 8"
 
 
 def tree_of(*nodes: Node) -> Tree:

@@ -4,7 +4,10 @@ answer, and stock markers stay rare."""
 from __future__ import annotations
 
 import random
+from functools import partial
 from itertools import pairwise
+
+from hand_cases import leaf
 
 from journeygen.journey import extract_journey
 from journeygen.linearize import Markers, linearize
@@ -26,22 +29,7 @@ def llm(reason: str) -> Verdict:
     return Verdict(judge="llm", label="incorrect", score=0.3, reason=reason)
 
 
-def answer(node_id: str, parent: str | None, text: str, value: str) -> Node:
-    ok = value == "242"
-    return Node(
-        id=node_id,
-        parent=parent,
-        text=text,
-        terminal=True,
-        answer=value,
-        verdicts=[
-            Verdict(
-                judge="answer",
-                label="correct" if ok else "incorrect",
-                reason=f"final answer {value} does not match the gold answer 242",
-            )
-        ],
-    )
+answer = partial(leaf, gold="242", scored=False)  # a terminal step, judged against 242
 
 
 def pens_tree(*judge_verdicts: Verdict) -> Tree:

@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hand_cases import PROBLEM, leaf
 
 from journeygen.backends import LocalBackend
 from journeygen.backends.fake import FakeBackend
-from journeygen.models import Node, Problem, Sample, Tree, Verdict
+from journeygen.models import Node, Sample, Tree
 from journeygen.prompts import load_prompts
 from journeygen.samples import SampleSettings, prepare_texts, samples
 from journeygen.search.labels import backup_labels
 from journeygen.textcache import TEXTS_FILE, TextCache
 
-PROBLEM = Problem(id="apples", question="Tom has 3 apples and buys 5 more. How many?", answer="8")
 FAITHFUL = (
     "Maybe the answer is just 9? No, 9 doesn't fit the question. Let me start over. Tom "
     "starts with 3 apples. Say he buys 4 more: 3 + 4 = 7, so the answer would be 7. But 7 "
@@ -23,32 +23,14 @@ FAITHFUL = (
 )
 
 
-def leaf(node_id: str, parent: str | None, text: str, answer: str) -> Node:
-    ok = answer == "8"
-    return Node(
-        id=node_id,
-        parent=parent,
-        text=text,
-        terminal=True,
-        answer=answer,
-        verdicts=[
-            Verdict(
-                judge="answer",
-                label="correct" if ok else "incorrect",
-                reason=f"final answer {answer} does not match the gold answer 8",
-            )
-        ],
-    )
-
-
 def rewrite_tree() -> Tree:
     """Both detours of test_journey's hand tree: 9 at the start, 4 more → 7 after step 1."""
     nodes = [
         Node(id="1", parent=None, text="Tom starts with 3 apples."),
-        leaf("2", None, "The answer is 9.", "9"),
-        leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8"),
+        leaf("2", None, "The answer is 9.", "9", scored=False),
+        leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8", scored=False),
         Node(id="1.2", parent="1", text="He buys 4 more."),
-        leaf("1.2.1", "1.2", "3 + 4 = 7. The answer is 7.", "7"),
+        leaf("1.2.1", "1.2", "3 + 4 = 7. The answer is 7.", "7", scored=False),
     ]
     backup_labels(nodes, "8")
     config = {"seed": 0, "journey": {"linearize": "rewrite", "detours": 2}}

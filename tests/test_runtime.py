@@ -302,9 +302,10 @@ async def test_sigint_saves_trees_in_flight_as_partial_and_resume_matches(tmp_pa
 
 
 def test_cli_resumes_by_default_and_fresh_starts_over(tmp_path: Path) -> None:
-    from test_cli import journeygen, setup
+    from hand_cases import fake_run_inputs
+    from test_cli import journeygen
 
-    problems, script = setup(tmp_path)
+    problems, script = fake_run_inputs(tmp_path)
     args = ("generate", problems, "--backend", "fake", "--model", script, "--depth", "2")
     first = journeygen(*args, "--max-run-tokens", "100000", cwd=tmp_path)
     assert first.returncode == 0, first.stderr

@@ -7,33 +7,11 @@ from contextlib import chdir
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from hand_cases import fake_run_inputs
 
 from journeygen.cli import main
 from journeygen.models import Provenance, Sample, Segment
 from journeygen.stats import compute_stats, count_tokens
-
-PROBLEMS = [
-    {
-        "id": "apples",
-        "question": "Tom has 3 apples and buys 5 more. How many?",
-        "answer": "8",
-        "solution": "3 + 5 = 8.\nThe answer is 8.",
-    },
-    {
-        "id": "pens",
-        "question": "Ann has 10 pens and gives away 2. How many are left?",
-        "answer": "8",
-    },
-]
-SCRIPT = {
-    "responses": [
-        "First I add the numbers.",
-        "The answer is 9.",
-        "So the total is 8. The answer is 8.",
-        "The answer is 7.",
-    ],
-    "cycle": True,
-}
 
 
 def sample(kind: str, thought: str, sources: list[str], reason: str | None = None) -> Sample:
@@ -101,10 +79,7 @@ def journeygen(*args: str | Path, cwd: Path) -> Result:
 
 
 def fake_run(tmp_path: Path) -> None:
-    problems = tmp_path / "demo.jsonl"
-    lines = [json.dumps(row) for row in PROBLEMS] + ['{"question": ']
-    problems.write_text("\n".join(lines) + "\n")
-    (tmp_path / "script.json").write_text(json.dumps(SCRIPT))
+    problems, _ = fake_run_inputs(tmp_path, broken_line=2)  # the third line
     args = ("--backend", "fake", "--model", "script.json", "--width", "2", "--depth", "2")
     done = journeygen("generate", problems, *args, cwd=tmp_path)
     assert done.exit_code == 0, done.output
