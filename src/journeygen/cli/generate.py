@@ -16,7 +16,12 @@ from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_opti
 from journeygen.cli.journey_options import journey_options
 from journeygen.cli.judge_options import judges_option
 from journeygen.cli.progress import RunProgress
-from journeygen.cli.recipe_options import config_option, resolved_config, strategy_option
+from journeygen.cli.recipe_options import (
+    SEARCH_DEFAULTS,
+    config_option,
+    resolved_config,
+    strategy_option,
+)
 from journeygen.cli.runtime_options import RunSettings, runtime_options
 from journeygen.prompts import load_prompts
 from journeygen.runner import RunSummary, generate
@@ -64,28 +69,28 @@ def _print_summary(summary: RunSummary) -> None:
 @click.option(
     "--width",
     type=click.IntRange(1, 64),
-    default=4,
+    default=SEARCH_DEFAULTS.width,
     show_default=True,
     help="Next steps sampled per frontier node.",
 )
 @click.option(
     "--keep",
     type=click.IntRange(1, 64),
-    default=2,
+    default=SEARCH_DEFAULTS.keep,
     show_default=True,
     help="Frontier nodes kept per depth.",
 )
 @click.option(
     "--depth",
     type=click.IntRange(1, 64),
-    default=4,
+    default=SEARCH_DEFAULTS.depth,
     show_default=True,
     help="Steps before a solution must end.",
 )
 @click.option(
     "--reference-path",
     type=click.Choice(["fallback", "never", "always"]),
-    default="fallback",
+    default=SEARCH_DEFAULTS.reference_path,
     show_default=True,
     help="Use the reference solution as the correct path when search finds none.",
 )

@@ -9,11 +9,13 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from journeygen.config import RunConfig
+from journeygen.config import RunConfig, SearchConfig
 from journeygen.recipe import RecipeError, load_recipe, resolve_config
 from journeygen.search import STRATEGIES
 
-__all__ = ["FLAG_FIELDS", "config_option", "resolved_config", "strategy_option"]
+__all__ = ["FLAG_FIELDS", "SEARCH_DEFAULTS", "config_option", "resolved_config", "strategy_option"]
+
+SEARCH_DEFAULTS = SearchConfig()  # search flags take their defaults from here, stated once
 
 # command-line parameter -> where its value goes in RunConfig
 FLAG_FIELDS: dict[str, tuple[str, ...]] = {
@@ -40,7 +42,7 @@ config_option = click.option(
 strategy_option = click.option(
     "--strategy",
     type=click.Choice(list(STRATEGIES)),
-    default="beam",
+    default=SEARCH_DEFAULTS.strategy,
     show_default=True,
     help="How the tree grows: beam, rollout (Math-Shepherd/OmegaPRM), mcts, best_of_n.",
 )
