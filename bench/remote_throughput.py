@@ -29,6 +29,7 @@ from journeygen.models import Usage
 from journeygen.prompts import load_prompts
 from journeygen.runner import generate
 from journeygen.runtime import RuntimeOptions
+from journeygen.runtime.loop import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -155,13 +156,13 @@ def main() -> None:
     base_url = server.stdout.readline().strip()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            seq = asyncio.run(sequential(base_url, 20))
+            seq = run_batch(sequential(base_url, 20))
             nan = float("nan")
             rows = [("sequential loop", 1, 20, seq, seq, 1 / args.delay, nan)]
             for mode in ("generate, HTTP", "generate, no HTTP"):
                 for level in (int(x) for x in args.levels.split(",")):
                     inner = SleepBackend(args.delay) if "no HTTP" in mode else None
-                    run = asyncio.run(tree_search(base_url, Path(tmp), level, inner))
+                    run = run_batch(tree_search(base_url, Path(tmp), level, inner))
                     whole, phase, calls, cpu_ms = run
                     rows.append((mode, level, calls, whole, phase, level / args.delay, cpu_ms))
     finally:

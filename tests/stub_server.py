@@ -53,6 +53,7 @@ class StubServer:
     attempts: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    dealt: int = 0  # faults decided so far
 
     @property
     def base_url(self) -> str:
@@ -67,6 +68,7 @@ class StubServer:
         self.attempts.clear()
         self.injected.clear()
         self.requests = 0
+        self.dealt = 0
 
     @contextmanager
     def serve(self) -> Iterator[StubServer]:
@@ -156,12 +158,14 @@ class StubServer:
         return True
 
     def _fault(self, key: str, attempt: int) -> str | None:
+        """Whether an attempt gets a fault is a hash of (request, attempt); the kinds take
+        turns, so a run with at least as many faults as kinds sees every kind."""
         if not self.fault_rate or not self.faults:
             return None
-        h = _digest(key, attempt)
-        if (h % 10_000) / 10_000 >= self.fault_rate:
+        if (_digest(key, attempt) % 10_000) / 10_000 >= self.fault_rate:
             return None
-        return self.faults[(h >> 20) % len(self.faults)]
+        self.dealt += 1
+        return self.faults[(self.dealt - 1) % len(self.faults)]
 
     def _completion(self, request: dict[str, Any], *, cut: bool) -> dict[str, Any]:
         messages = request["messages"]

@@ -448,3 +448,27 @@ def test_make_backend_rejects_unknown_names_and_stray_base_url() -> None:
         make_backend("vllm")
     with pytest.raises(ValueError, match="openai and anthropic backends only"):
         make_backend("fake", base_url="http://127.0.0.1:8080/v1")
+
+
+async def test_openai_posts_to_chat_completions_with_the_api_key_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request skips the SDK's `create` wrapper: path, method and auth must still be
+    exactly what `create` sends (the bearer key, never an admin key from the environment)."""
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", "sk-admin-must-not-be-sent")
+    seen: list[httpx2.Request] = []
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, json=_chat_completion([(0, "ok", None)], 1))
+
+    requests: list[dict[str, Any]] = []
+    backend = _mock_backend(reply, requests)
+    try:
+        await backend.complete(QUESTION, SamplingOptions())
+    finally:
+        await backend.aclose()
+    [request] = seen
+    assert (request.method, str(request.url)) == ("POST", "http://mock.test/v1/chat/completions")
+    assert request.headers["authorization"] == "Bearer sk-test-0123456789abcdef"
+    assert request.headers["content-type"] == "application/json"

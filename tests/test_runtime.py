@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -59,6 +60,17 @@ async def test_cache_replays_the_same_completions_without_asking(tmp_path: Path)
     assert len(fake.calls) == 3
     # paid: the fake counts words; 3 calls each with calls=1 on their first sample
     assert cache.paid().calls == 3
+    cache.close()
+
+
+async def test_cache_commits_an_answer_and_its_cost_in_one_transaction(tmp_path: Path) -> None:
+    """A kill between two commits would keep an answer without its cost (or the reverse)."""
+    cache = CachedBackend(FakeBackend(by_request), tmp_path / "cache.sqlite", namespace="fake:x")
+    statements: list[str] = []
+    cache._db.set_trace_callback(statements.append)
+    await cache.complete(QUESTION, SamplingOptions(n=2, seed=3))
+    writes = [s.split()[0].upper() for s in statements if not s.startswith("SELECT")]
+    assert writes == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"]  # cost, sample 0, 1
     cache.close()
 
 
@@ -131,14 +143,50 @@ async def test_token_bucket_spreads_requests_beyond_the_burst() -> None:
 
 async def test_gate_abort_cancels_requests_in_flight() -> None:
     gate = Gate()
-    limited = LimitedBackend(SlowBackend(delay=10), concurrency=2, gate=gate)
+    slow = SlowBackend(delay=10)
+    limited = LimitedBackend(slow, concurrency=2, gate=gate)
     pending = asyncio.ensure_future(limited.complete(QUESTION, SamplingOptions()))
     await asyncio.sleep(0.01)
+    assert slow.in_flight == 1
     gate.stop("interrupted (SIGINT)", abort=True)
     with pytest.raises(RunStopped, match="interrupted"):
         await pending
+    assert slow.in_flight == 0  # the request itself was cancelled, not left running
     with pytest.raises(RunStopped):  # and nothing new goes out
         await limited.complete(QUESTION, SamplingOptions())
+
+
+async def test_gate_abort_leaves_the_tree_task_free_to_save_its_partial_tree() -> None:
+    """The abort cancels the requesting task itself; the cancel must be consumed as
+    `RunStopped`, or the tree's own awaits afterwards (saving it) would be cancelled too."""
+    gate = Gate()
+    limited = LimitedBackend(SlowBackend(delay=10), concurrency=1, gate=gate)
+
+    async def tree() -> tuple[str, int]:
+        try:
+            await limited.complete(QUESTION, SamplingOptions())
+        except RunStopped as exc:
+            await asyncio.sleep(0.01)  # e.g. writing the partial tree in a thread
+            task = asyncio.current_task()
+            assert task is not None
+            return str(exc), task.cancelling()
+        return "finished", 0
+
+    task = asyncio.ensure_future(tree())
+    await asyncio.sleep(0.01)
+    gate.stop("interrupted (SIGTERM)", abort=True)
+    assert await task == ("interrupted (SIGTERM)", 0)
+
+
+async def test_gate_lets_a_cancel_from_elsewhere_through() -> None:
+    gate = Gate()
+    limited = LimitedBackend(SlowBackend(delay=10), concurrency=1, gate=gate)
+    task = asyncio.ensure_future(limited.complete(QUESTION, SamplingOptions()))
+    await asyncio.sleep(0.01)
+    task.cancel()  # not the gate: a plain cancellation, not RunStopped
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert gate.reason is None
 
 
 async def test_meter_asks_again_on_unparseable_output_and_logs_it(tmp_path: Path) -> None:
@@ -318,3 +366,22 @@ def test_cli_resumes_by_default_and_fresh_starts_over(tmp_path: Path) -> None:
     assert "reused 0" in fresh.stdout and "tokens 0 in 0 calls" not in fresh.stdout
     bad = journeygen(*args, "--prices", problems, cwd=tmp_path)
     assert bad.returncode != 0 and "demo.jsonl" in bad.stderr
+
+
+# --- the event loop of a batch --------------------------------------------------------------
+
+
+def test_run_batch_keeps_objects_alive_before_the_run_out_of_full_collections() -> None:
+    from journeygen.runtime.loop import run_batch
+
+    async def frozen_now() -> int:
+        return gc.get_freeze_count()
+
+    gc.unfreeze()
+    before = len(gc.get_objects())
+    try:
+        frozen = run_batch(frozen_now())
+    finally:
+        gc.unfreeze()
+    assert frozen >= before // 2  # the modules and classes loaded so far: 10^5 objects
+    assert gc.get_freeze_count() == 0

@@ -90,8 +90,10 @@ def test_stats_of_a_fake_run_as_json_and_as_tables(tmp_path: Path) -> None:
     done = journeygen("stats", "demo", "--json", cwd=tmp_path)
     assert done.exit_code == 0, done.output
     stats = json.loads(done.stdout)
-    # apples: the reference path, one wrong first step to detour through; pens: the model's
-    # own correct leaf with one wrong sibling. Every detour ends in a wrong or missing answer.
+    # The fake answers without waiting, so each tree runs to its save before the next starts
+    # and both read the cycling script from its start: "First I add" and "answer is 9" at
+    # depth 1, then the correct "total is 8" and "answer is 7" under "First I add". Each
+    # journey detours through the two wrong answers, 9 and 7, on the model's own path.
     assert (stats["problems"], stats["trees"], stats["journeys"], stats["shortcuts"]) == (
         2,
         2,
@@ -99,8 +101,8 @@ def test_stats_of_a_fake_run_as_json_and_as_tables(tmp_path: Path) -> None:
         2,
     )
     assert stats["rejects"] == 1  # the broken third line
-    assert stats["detours_per_journey"]["values"] == [1, 1]
-    assert stats["reflection_sources"] == {"answer": 2}
+    assert stats["detours_per_journey"]["values"] == [2, 2]
+    assert stats["reflection_sources"] == {"answer": 4}
     assert stats["fidelity"]["pass_rate"] is None
     tables = journeygen("stats", "demo", "--linearize", "rewrite", cwd=tmp_path)
     assert tables.exit_code == 0, tables.output

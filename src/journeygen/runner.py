@@ -36,7 +36,7 @@ from journeygen.runtime import (
 )
 from journeygen.samples import KINDS, SampleKind, SampleSettings, prepare_texts, samples
 from journeygen.search import search
-from journeygen.store import Manifest, RunStore
+from journeygen.store import Manifest, RunStore, tree_json
 from journeygen.textcache import TEXTS_FILE, TextCache
 
 __all__ = ["RunSummary", "export_run", "generate"]
@@ -217,7 +217,9 @@ async def _build_trees(
         try:
             async with tree_scope(stack.limits.inner):  # batch mode: a batch when all wait
                 tree = await search(problem, stack.backend, judges, config, prompts)
-            await asyncio.to_thread(store.save_tree, tree)  # its fsync must not stall the loop
+            # Serialise here, write and fsync in a thread: a thread that serialises holds the
+            # GIL and delays the loop's timers and sockets by up to the 5 ms switch interval.
+            await asyncio.to_thread(store.write_tree_json, tree.problem.id, tree_json(tree))
             if tree.status == "failed":
                 stack.failures.add("tree", tree.error or "failed")
             record(tree, reused=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from journeygen.config import JUDGE_NAMES, JudgeConfig, RunConfig
 from journeygen.evaluation import JudgeScore, evaluate, read_labelled
 from journeygen.judges import make_judges
 from journeygen.prompts import load_prompts
+from journeygen.runtime.loop import run_batch
 
 __all__ = ["eval_judge_command", "score_table"]
 
@@ -131,7 +131,7 @@ def eval_judge_command(
                 await llm.aclose()
 
     try:
-        scores = asyncio.run(score_all())
+        scores = run_batch(score_all())
     except BackendError as exc:
         raise click.ClickException(str(exc)) from exc
     stdout.print(score_table(scores), soft_wrap=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from journeygen.cli.recipe_options import (
 from journeygen.cli.runtime_options import RunSettings, runtime_options
 from journeygen.prompts import load_prompts
 from journeygen.runner import RunSummary, generate
+from journeygen.runtime.loop import run_batch
 from journeygen.store import StoreError, check_run_name
 
 __all__ = ["generate_command"]
@@ -183,7 +183,7 @@ def generate_command(
             await llm.aclose()
 
     try:
-        summary = asyncio.run(generate_then_close())
+        summary = run_batch(generate_then_close())
     except KeyboardInterrupt:
         stderr.print("interrupted: finished trees are saved; run the same command to resume")
         sys.exit(130)

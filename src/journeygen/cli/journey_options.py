@@ -3,7 +3,6 @@ writes LLM reflections and rewrites at export time (offline when absent)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any, get_args
@@ -13,6 +12,7 @@ import click
 from journeygen.backends import make_backend
 from journeygen.models import ReflectionSource
 from journeygen.prompts import PromptSet
+from journeygen.runtime.loop import run_batch
 from journeygen.samples import SampleSettings, prepare_texts
 from journeygen.store import RunStore
 from journeygen.textcache import TEXTS_FILE, TextCache
@@ -157,5 +157,5 @@ def sample_settings(
             finally:
                 await backend.aclose()
 
-        asyncio.run(write())
+        run_batch(write())
     return settings

@@ -65,7 +65,9 @@ class CachedBackend:
         self.namespace = namespace
         self.hits = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        # The default isolation level opens a transaction before an INSERT, so `with self._db`
+        # commits the answer and what it cost together: one commit, one WAL append per answer.
+        self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes
         self._db.executescript(_SCHEMA)

@@ -7,9 +7,10 @@ limits only keep a run from sending faster than the user allows.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from journeygen.backends.base import (
     Backend,
@@ -74,32 +75,41 @@ class Gate:
 
     def __init__(self) -> None:
         self.reason: str | None = None
-        self._abort = asyncio.Event()
+        self.aborted = False
+        self._waiting: set[asyncio.Task[Any]] = set()
 
     def stop(self, reason: str, *, abort: bool = False) -> None:
         if self.reason is None:
             self.reason = reason
-        if abort:
-            self._abort.set()
+        if abort and not self.aborted:
+            self.aborted = True
+            for task in self._waiting:
+                task.cancel()
 
     def check(self) -> None:
         if self.reason is not None:
             raise RunStopped(self.reason)
 
     async def run(self, work: Awaitable[T]) -> T:
-        """Await `work`, or cancel it and raise `RunStopped` if the gate aborts first."""
-        task = asyncio.ensure_future(work)
-        aborted = asyncio.ensure_future(self._abort.wait())
+        """Await `work`, or raise `RunStopped` if the gate aborts first.
+
+        `work` runs in the calling task, which an abort cancels: no extra task and no
+        `asyncio.wait` per request, whose hops through a busy loop's ready queue would each
+        keep a request slot idle while the other callbacks of that round run.
+        """
+        task = asyncio.current_task()
+        assert task is not None, "Gate.run needs a running task"
+        self._waiting.add(task)
         try:
-            await asyncio.wait({task, aborted}, return_when=asyncio.FIRST_COMPLETED)
+            return await work
+        except asyncio.CancelledError:
+            if not self.aborted:
+                raise
+            if sys.version_info >= (3, 11):
+                task.uncancel()  # the gate's cancel, turned into RunStopped: consumed here
+            raise RunStopped(self.reason or "stopped") from None
         finally:
-            aborted.cancel()
-            if not task.done():
-                task.cancel()
-                await asyncio.wait({task})  # let it unwind (close its connection)
-        if task.cancelled():
-            raise RunStopped(self.reason or "stopped")
-        return task.result()
+            self._waiting.discard(task)
 
 
 class LimitedBackend:
