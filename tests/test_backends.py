@@ -22,6 +22,7 @@ from journeygen.backends import (
     SamplingOptions,
     make_backend,
 )
+from journeygen.backends.base import UnparseableResponse
 from journeygen.backends.openai_backend import NO_KEY
 from journeygen.models import Usage
 
@@ -472,3 +473,28 @@ async def test_openai_posts_to_chat_completions_with_the_api_key_only(
     assert (request.method, str(request.url)) == ("POST", "http://mock.test/v1/chat/completions")
     assert request.headers["authorization"] == "Bearer sk-test-0123456789abcdef"
     assert request.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"id": "x", "choices": [{"index": 0, "mess', UnparseableResponse),  # cut off
+        (b'{"id": "x", "object": "chat.completion"}', UnparseableResponse),  # no choices field
+        (b'{"choices": [{"index": 0}]}', UnparseableResponse),  # a choice without a message
+        (b'{"choices": []}', BackendError),  # well formed, but nothing to use
+    ],
+)
+async def test_openai_answer_that_is_not_a_chat_completion_is_named(
+    body: bytes, expected: type[Exception]
+) -> None:
+    requests: list[dict[str, Any]] = []
+    backend = _mock_backend(
+        lambda _: httpx2.Response(200, content=body, headers={"content-type": "application/json"}),
+        requests,
+    )
+    try:
+        with pytest.raises(expected, match=r"mock\.test") as caught:
+            await backend.complete(QUESTION, SamplingOptions())
+    finally:
+        await backend.aclose()
+    assert (expected is UnparseableResponse) == isinstance(caught.value, UnparseableResponse)

@@ -14,12 +14,16 @@ from typing import Any, Final
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from journeygen.backends.base import BackendError
 from journeygen.backends.batch import BatchItem, BatchResults, Outcome
-from journeygen.backends.openai_backend import chat_params, openai_client, to_completions
+from journeygen.backends.openai_backend import (
+    ChatReply,
+    chat_params,
+    openai_client,
+    to_completions,
+)
 
 __all__ = ["OpenAIBatchProvider"]
 
@@ -126,7 +130,7 @@ def _outcome(row: dict[str, Any]) -> Outcome:
     body = response.get("body")
     if status == 200:
         try:
-            completion = ChatCompletion.model_validate(body)
+            completion = ChatReply.model_validate(body)
         except ValidationError:
             return Outcome(error="the answer is not a chat completion", retry=True)
         return Outcome(completions=to_completions(completion, len(completion.choices)))
