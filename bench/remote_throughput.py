@@ -8,7 +8,12 @@ concurrency ÷ delay. The "no HTTP" rows replace the server and the openai SDK b
 in-process backend with the same delay and answers, which separates the runtime's own cost
 from the SDK's (client CPU per request is what caps requests/s on a busy machine).
 
-Run: `.venv/bin/python bench/remote_throughput.py [--delay 0.2] [--levels 1,8,64]`.
+Each run sends about `--calls-per-slot` requests per request slot, so the start (the first
+`concurrency` requests leave together and their answers come back together) and the tail (the
+last trees finish one by one) weigh little; `--repeat` runs everything again and reports
+medians, for a shared machine whose speed drifts from minute to minute.
+
+Run: `.venv/bin/python bench/remote_throughput.py [--delay 0.2] [--levels 1,8,64] [--repeat 3]`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,8 +40,6 @@ from journeygen.runtime.loop import run_batch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from stub_server import answer_text  # noqa: E402
-
-CALLS_PER_SLOT = 36  # each concurrency level sends about this many requests per slot
 
 
 def problems_file(folder: Path, count: int) -> Path:
@@ -110,13 +114,17 @@ class RequestClock:
 
 
 async def tree_search(
-    base_url: str, folder: Path, concurrency: int, backend: Backend | None = None
+    base_url: str,
+    folder: Path,
+    concurrency: int,
+    calls_per_slot: int,
+    backend: Backend | None = None,
 ) -> tuple[float, float, int, float]:
     """Requests/s of a whole `generate` run at `concurrency` (over the whole run, and over
     its request phase), how many requests it sent and the client's CPU milliseconds per
     request (what caps requests/s on a busy machine)."""
-    # beam width 2, keep 1, depth 3: about 3 requests per tree, one after the other
-    count = max(12, CALLS_PER_SLOT * concurrency // 3)
+    # beam width 2, keep 1, depth 3: at most 3 requests per tree, one after the other
+    count = max(12, calls_per_slot * concurrency // 3)
     config = RunConfig(
         backend=BackendConfig(name="openai", model="stub", base_url=base_url),
         search=SearchConfig(width=2, keep=1, depth=3, reference_path="never"),
@@ -145,7 +153,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--delay", type=float, default=0.2, help="server delay in seconds")
     parser.add_argument("--levels", default="1,8,64", help="concurrency values")
+    parser.add_argument("--calls-per-slot", type=int, default=100, help="run length")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per row; medians shown")
     args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "stub_server.py"), str(args.delay)],
         stdin=subprocess.PIPE,
@@ -154,22 +165,25 @@ def main() -> None:
     )
     assert server.stdout is not None and server.stdin is not None
     base_url = server.stdout.readline().strip()
+    runs: dict[tuple[str, int], list[tuple[float, float, int, float]]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            seq = run_batch(sequential(base_url, 20))
-            nan = float("nan")
-            rows = [("sequential loop", 1, 20, seq, seq, 1 / args.delay, nan)]
-            for mode in ("generate, HTTP", "generate, no HTTP"):
-                for level in (int(x) for x in args.levels.split(",")):
-                    inner = SleepBackend(args.delay) if "no HTTP" in mode else None
-                    run = run_batch(tree_search(base_url, Path(tmp), level, inner))
-                    whole, phase, calls, cpu_ms = run
-                    rows.append((mode, level, calls, whole, phase, level / args.delay, cpu_ms))
+            seq = statistics.median(run_batch(sequential(base_url, 20)) for _ in range(args.repeat))
+            for _ in range(args.repeat):  # rows interleaved: a slow minute hits all of them
+                for mode in ("generate, HTTP", "generate, no HTTP"):
+                    for level in levels:
+                        inner = SleepBackend(args.delay) if "no HTTP" in mode else None
+                        folder = Path(tempfile.mkdtemp(dir=tmp))  # a fresh run, not a resume
+                        run = tree_search(base_url, folder, level, args.calls_per_slot, inner)
+                        runs.setdefault((mode, level), []).append(run_batch(run))
     finally:
         server.stdin.close()
         server.wait(10)
     print(f"server delay {args.delay * 1000:.0f} ms; bound = concurrency / delay")
-    print(f"CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end; "
+        f"median of {args.repeat} run(s) per row"
+    )
     print("requests/s: whole run (start-up, search, export) and request phase (first request")
     print("to last answer); achieved/bound and vs sequential use the request phase")
     print(
@@ -177,10 +191,20 @@ def main() -> None:
         "| bound | achieved/bound | vs sequential | client CPU ms/request |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for mode, level, calls, whole, phase, bound, cpu_ms in rows:
+    bound = 1 / args.delay
+    print(
+        f"| sequential loop | 1 | 20 | {seq:.1f} | {seq:.1f} | {bound:.1f} | "
+        f"{seq / bound:.0%} | 1.0x | |"
+    )
+    for (mode, level), results in runs.items():
+        columns = zip(*results, strict=True)
+        whole, phase, calls, cpu_ms = (statistics.median(column) for column in columns)
+        bound = level / args.delay
+        ratios = [result[1] / bound for result in results]
+        spread = f" ({min(ratios):.0%}-{max(ratios):.0%})" if len(results) > 1 else ""
         print(
-            f"| {mode} | {level} | {calls} | {whole:.1f} | {phase:.1f} | {bound:.1f} | "
-            f"{phase / bound:.0%} | {phase / seq:.1f}x | {cpu_ms:.2f} |"
+            f"| {mode} | {level} | {calls:.0f} | {whole:.1f} | {phase:.1f} | {bound:.1f} | "
+            f"{phase / bound:.0%}{spread} | {phase / seq:.1f}x | {cpu_ms:.2f} |"
         )
 
 
