@@ -1,4 +1,5 @@
-"""A local OpenAI-compatible chat server on 127.0.0.1 for fault tests and the remote benchmark.
+"""A local OpenAI-compatible chat server on 127.0.0.1 for fault tests and the remote benchmark;
+it also answers Anthropic's `POST /v1/messages`, so that backend is tested over real HTTP.
 
 Plain asyncio streams (no framework), so it can misbehave exactly as asked: answer after a
 fixed delay with unlimited concurrency, or inject a 429 with `Retry-After`, a 500, a hang
@@ -120,7 +121,10 @@ class StubServer:
     async def _respond(self, request_line: str, body: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False closes the connection."""
         self.requests += 1
-        if not request_line.startswith("POST") or "/chat/completions" not in request_line:
+        anthropic = "/v1/messages " in request_line
+        if not request_line.startswith("POST") or not (
+            anthropic or "/chat/completions" in request_line
+        ):
             _send(writer, 404, {"error": {"message": "not found"}})
             return True
         key = hashlib.sha256(body).hexdigest()
@@ -142,7 +146,8 @@ class StubServer:
         if fault == "hang":
             await asyncio.sleep(self.hang_s)
             return False
-        payload = self._completion(request, cut=fault == "length")
+        make = self._message if anthropic else self._completion
+        payload = make(request, cut=fault == "length")
         if fault == "truncated":  # the connection drops mid-body: a transport error
             data = json.dumps(payload).encode()
             writer.write(_head(200, len(data)) + data[: len(data) // 2])
@@ -193,6 +198,28 @@ class StubServer:
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "total_tokens": prompt + completion,
+            },
+        }
+
+    def _message(self, request: dict[str, Any], *, cut: bool) -> dict[str, Any]:
+        """A Messages API answer: one sample (the API has no `n`), text from the request."""
+        text = answer_text(request["messages"], None, 0)
+        if cut:
+            text = text[: len(text) // 2]
+        words = len(json.dumps(request["messages"]).split())
+        return {
+            "id": "msg_stub",
+            "type": "message",
+            "role": "assistant",
+            "model": request.get("model", "stub"),
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "max_tokens" if cut else "end_turn",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": words,
+                "output_tokens": len(text.split()),
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
             },
         }
 

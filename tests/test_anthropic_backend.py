@@ -1,4 +1,5 @@
-"""The anthropic backend's wire format, through httpx2.MockTransport (no network)."""
+"""The anthropic backend's wire format through httpx2.MockTransport, and its default transport
+over real HTTP to the local stub server."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from stub_server import StubServer
 
 from journeygen.backends import BackendError, SamplingOptions, make_backend
 from journeygen.backends.anthropic_backend import AnthropicBackend
@@ -203,3 +205,31 @@ def test_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert isinstance(backend, AnthropicBackend)
     assert backend.model == "claude-sonnet-4-5"
     assert KEY not in repr(backend)
+
+
+async def test_over_real_http_with_retries_of_429_and_500() -> None:
+    """The default (aiohttp) transport against a local server that answers `/v1/messages`
+    and fails some attempts: the SDK's retries get every sample through."""
+    server = StubServer(fault_rate=0.4, faults=("429", "500"))
+    with server.serve():
+        backend = AnthropicBackend(
+            "claude-stub",
+            base_url=f"http://127.0.0.1:{server.port}",
+            api_key="sk-ant-test-0123456789",
+            max_retries=6,
+        )
+        try:
+            completions = [
+                await backend.complete(
+                    [{"role": "user", "content": f"Problem: {i} + 3?\n\nGive the next step."}],
+                    SamplingOptions(n=2, max_tokens=20),
+                )
+                for i in range(6)
+            ]
+        finally:
+            await backend.aclose()
+    assert server.injected["429"] + server.injected["500"] >= 2  # faults did happen
+    assert sum(server.answered.values()) == 12  # 6 requests x 2 samples, each answered once
+    for pair in completions:
+        assert len(pair) == 2 and all(c.text and c.finish_reason == "stop" for c in pair)
+        assert pair[0].usage.calls == 1 and pair[0].usage.completion_tokens > 0
