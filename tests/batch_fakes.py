@@ -71,7 +71,8 @@ class _FakeBatches:
 
 
 class FakeOpenAIBatches(_FakeBatches):
-    """POST /v1/files, GET /v1/files/{id}/content, POST /v1/batches, GET /v1/batches/{id}."""
+    """POST /v1/files, GET /v1/files/{id}/content, POST /v1/batches, GET /v1/batches (newest
+    first, one page), GET /v1/batches/{id}."""
 
     def __init__(self, answer: Answer, *, polls_to_end: int = 1) -> None:
         super().__init__(answer, polls_to_end=polls_to_end)
@@ -87,6 +88,8 @@ class FakeOpenAIBatches(_FakeBatches):
             return httpx2.Response(200, content=self.files[path.split("/")[3]])
         if method == "POST" and path == "/v1/batches":
             return self._create(json.loads(request.content))
+        if method == "GET" and path == "/v1/batches":
+            return self._list()
         if method == "GET" and path.startswith("/v1/batches/"):
             return self._retrieve(path.rsplit("/", 1)[1])
         return httpx2.Response(404, json={"error": {"message": f"no route {method} {path}"}})
@@ -138,10 +141,16 @@ class FakeOpenAIBatches(_FakeBatches):
             "completed_at": None,
             "expired_at": None,
             "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
-            "metadata": None,
+            "metadata": body.get("metadata"),
         }
         self.polls[batch_id] = 0
         return httpx2.Response(200, json=self.state[batch_id])
+
+    def _list(self) -> httpx2.Response:
+        data = list(reversed(self.state.values()))
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        page = {"object": "list", "data": data, "first_id": first, "last_id": last}
+        return httpx2.Response(200, json={**page, "has_more": False})
 
     def _retrieve(self, batch_id: str) -> httpx2.Response:
         if self._poll_fails():
@@ -275,6 +284,12 @@ class FakeAnthropicBatches(_FakeBatches):
         }
         self.polls[batch_id] = 0
         return httpx2.Response(200, json=self.state[batch_id])
+
+    def _list(self) -> httpx2.Response:
+        data = list(reversed(self.state.values()))
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        page = {"object": "list", "data": data, "first_id": first, "last_id": last}
+        return httpx2.Response(200, json={**page, "has_more": False})
 
     def _retrieve(self, batch_id: str) -> httpx2.Response:
         if self._poll_fails():

@@ -107,7 +107,12 @@ async def test_one_batch_per_round_for_all_trees(kind: str, tmp_path: Path) -> N
         assert [node.id for node in tree.nodes] == ["1", "2", "1.1", "1.2"]
         assert tree.nodes[2].label == "correct"
     journal = [json.loads(line) for line in (tmp_path / "batches.jsonl").read_text().splitlines()]
-    assert len(journal) == 2 and all(len(entry["keys"]) == 3 for entry in journal)
+    # each batch: its keys and token before it is created, its id once it has one
+    assert [sorted(entry) for entry in journal] == [
+        ["at", "keys", "submitting"],
+        ["batch", "keys"],
+    ] * 2
+    assert all(len(entry["keys"]) == 3 for entry in journal)
     assert backend.batches_submitted == 2
 
 
@@ -152,8 +157,8 @@ async def test_a_restarted_process_waits_on_the_batch_in_flight(kind: str, tmp_p
     options = SamplingOptions(n=2, seed=11, max_tokens=32)
     first = BatchingBackend(make_provider(kind, fake), journal, window=0, poll_interval=3600)
     call = asyncio.create_task(first.complete(messages, options))
-    while not journal.exists():  # submitted and journaled; then the process "dies"
-        await asyncio.sleep(0.01)
+    while '"batch"' not in (journal.read_text() if journal.exists() else ""):
+        await asyncio.sleep(0.01)  # submitted and its id journaled; then the process "dies"
     call.cancel()
     await first.aclose()
     assert len(fake.batches) == 1
@@ -169,6 +174,60 @@ async def test_a_restarted_process_waits_on_the_batch_in_flight(kind: str, tmp_p
     ]
     assert len(fake.batches) == 1  # waited on the batch already paid for; none submitted
     assert second.batches_submitted == 0
+
+
+@pytest.mark.parametrize("kind", PROVIDERS)
+async def test_a_batch_accepted_but_not_journaled_is_found_by_its_token(
+    kind: str, tmp_path: Path
+) -> None:
+    """The process dies after the provider accepted the batch, before its id reached the
+    journal (simulated by a journal that fails there: a kill cannot be timed to that instant).
+    OpenAI keeps the submission token in the batch's metadata, so the batch is found and
+    nothing is paid twice; Anthropic's batches carry no metadata, so there it is sent again."""
+    fake = make_fake(kind)
+    journal = tmp_path / "batches.jsonl"
+    messages = load_prompts().step.render(question=PROBLEMS[0].question, progress="")
+    options = SamplingOptions(n=2, seed=5, max_tokens=32)
+    first = BatchingBackend(make_provider(kind, fake), journal, window=0, poll_interval=0)
+
+    def killed(batch_id: str, keys: list[str]) -> None:
+        raise RuntimeError("killed before the batch id was written")
+
+    first.journal.record = killed  # type: ignore[method-assign]
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            await first.complete(messages, options)
+    finally:
+        await first.aclose()
+    assert len(fake.batches) == 1 and '"batch"' not in journal.read_text()
+
+    second = BatchingBackend(make_provider(kind, fake), journal, window=0, poll_interval=0)
+    try:
+        completions = await second.complete(messages, options)
+    finally:
+        await second.aclose()
+    assert [c.text for c in completions] == [
+        "First, 3 + 5 = 8 apples (way 0).",
+        "First, 3 + 5 = 8 apples (way 1).",
+    ]
+    found = kind == "openai"
+    assert len(fake.batches) == (1 if found else 2)
+    assert second.batches_submitted == (0 if found else 1)
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [("batch" in e, "submitting" in e) for e in entries] == [(False, True)] + (
+        [(True, False)] if found else [(False, True), (True, False)]
+    )
+
+
+def test_the_latest_journal_line_of_a_key_counts(tmp_path: Path) -> None:
+    journal = BatchJournal(tmp_path / "batches.jsonl")
+    journal.record("batch_1", ["a", "b"])
+    submission = journal.intend("t0", ["b"])  # b goes into a new batch (a retry)
+    reread = BatchJournal(tmp_path / "batches.jsonl")
+    assert (reread.batch_of("a"), reread.batch_of("b")) == ("batch_1", None)
+    assert reread.submission_of("b") == submission and reread.submission_of("a") is None
+    reread.record("batch_2", ["b"])
+    assert BatchJournal(tmp_path / "batches.jsonl").batch_of("b") == "batch_2"
 
 
 @pytest.mark.parametrize("kind", PROVIDERS)

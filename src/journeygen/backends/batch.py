@@ -6,7 +6,11 @@ submits all the waiting requests as one provider batch (OpenAI Batch API, Anthro
 Batches: half price), polls it and answers each caller: one batch per round. Each batch id
 and the request keys in it go to a journal (`trees/<run>/batches.jsonl`) before anyone waits
 on it, so a restarted process finds its requests in the batch already paid for and waits on
-that batch instead of submitting them again. A request the provider did not answer because
+that batch instead of submitting them again. The keys and a submission token go to the
+journal before the batch is created, too: a process that dies after the provider accepted a
+batch but before its id was written finds the batch by that token on restart (OpenAI keeps
+it in the batch's metadata; Anthropic's Message Batches take none, so there such a batch is
+sent again). A request the provider did not answer because
 the batch expired, or that failed on the provider's side (5xx, overloaded), goes into the
 next batch, up to `max_attempts` times; any other per-request error fails that request with
 its reason (`BackendError`, so its tree ends `failed`).
@@ -17,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -35,6 +41,7 @@ __all__ = [
     "BatchResults",
     "BatchingBackend",
     "Outcome",
+    "Submission",
     "make_batch_backend",
     "request_key",
     "tree_scope",
@@ -81,8 +88,12 @@ class BatchProvider(Protocol):
     name: str
     model: str
 
-    async def submit(self, items: list[BatchItem]) -> str:
-        """Create a batch of `items`; return its id."""
+    async def submit(self, items: list[BatchItem], token: str) -> str:
+        """Create a batch of `items`, tagged with `token` where the provider allows; return
+        its id."""
+
+    async def find(self, token: str, since: float) -> str | None:
+        """The id of the batch tagged `token`, created after `since` (unix time), if any."""
 
     async def poll(self, batch_id: str) -> BatchResults | None:
         """None while the batch runs; its results once it has ended (completed or not)."""
@@ -103,17 +114,27 @@ def request_key(
     return hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
-class BatchJournal:
-    """`batches.jsonl` in the run folder: one line per submitted batch, `{"batch", "keys"}`.
+@dataclass(frozen=True)
+class Submission:
+    """A batch about to be created: its token, when, and its request keys."""
 
-    The whole file is rewritten atomically on each new batch, so a crash leaves the old or the
-    new journal, never a torn line. A later batch with the same key takes its place.
+    token: str
+    at: float
+    keys: list[str]
+
+
+class BatchJournal:
+    """`batches.jsonl` in the run folder: `{"submitting", "at", "keys"}` before a batch is
+    created, `{"batch", "keys"}` once it has an id. For each key the latest line counts.
+
+    The whole file is rewritten atomically on each new line, so a crash leaves the old or the
+    new journal, never a torn line.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lines: list[str] | None = None  # read on first use, after any --fresh wipe
-        self._batch_of: dict[str, str] = {}
+        self._latest: dict[str, str | Submission] = {}  # key -> batch id or submission
 
     def _load(self) -> list[str]:
         if self._lines is None:
@@ -122,29 +143,51 @@ class BatchJournal:
             for number, line in enumerate(text.splitlines(), 1):
                 try:
                     entry = json.loads(line)
-                    batch_id, keys = str(entry["batch"]), [str(key) for key in entry["keys"]]
+                    keys = [str(key) for key in entry["keys"]]
+                    latest: str | Submission = (
+                        str(entry["batch"])
+                        if "batch" in entry
+                        else Submission(str(entry["submitting"]), float(entry["at"]), keys)
+                    )
                 except (ValueError, KeyError, TypeError) as exc:
                     raise BackendError(
                         f"{self.path}:{number}: not a batch journal line ({exc})"
                     ) from None
-                self._remember(batch_id, keys, line)
+                self._remember(latest, keys, line)
         return self._lines
 
-    def _remember(self, batch_id: str, keys: list[str], line: str) -> None:
+    def _remember(self, latest: str | Submission, keys: list[str], line: str) -> None:
         self._load().append(line)
         for key in keys:
-            self._batch_of[key] = batch_id
+            self._latest[key] = latest
 
     def batch_of(self, key: str) -> str | None:
         """The latest batch that holds request `key`, if any."""
         self._load()
-        return self._batch_of.get(key)
+        latest = self._latest.get(key)
+        return latest if isinstance(latest, str) else None
+
+    def submission_of(self, key: str) -> Submission | None:
+        """The submission that last held `key` if no batch id was written for it after."""
+        self._load()
+        latest = self._latest.get(key)
+        return latest if isinstance(latest, Submission) else None
+
+    def intend(self, token: str, keys: list[str]) -> Submission:
+        """Note a batch about to be created, before the provider is asked."""
+        submission = Submission(token, round(time.time(), 3), keys)
+        entry = {"submitting": token, "at": submission.at, "keys": keys}
+        self._write(submission, keys, entry)
+        return submission
 
     def record(self, batch_id: str, keys: list[str]) -> None:
-        line = json.dumps({"batch": batch_id, "keys": keys}, separators=(",", ":"))
+        self._write(batch_id, keys, {"batch": batch_id, "keys": keys})
+
+    def _write(self, latest: str | Submission, keys: list[str], entry: dict[str, object]) -> None:
+        line = json.dumps(entry, separators=(",", ":"))
         with atomic_open(self.path) as handle:
             handle.write("".join(f"{old}\n" for old in [*self._load(), line]))
-        self._remember(batch_id, keys, line)
+        self._remember(latest, keys, line)
 
 
 def tree_scope(backend: object) -> AbstractAsyncContextManager[None]:
@@ -181,6 +224,7 @@ class BatchingBackend:
         self._pending: dict[str, tuple[BatchItem, asyncio.Future[str]]] = {}
         self._timer: asyncio.Task[None] | None = None
         self._results: dict[str, asyncio.Task[BatchResults]] = {}
+        self._finds: dict[str, asyncio.Task[str | None]] = {}
         self._readers: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._check_scheduled = False
@@ -203,7 +247,8 @@ class BatchingBackend:
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
         key = request_key(self.provider.name, self.provider.model, messages, options)
-        batch_id = self.journal.batch_of(key)  # paid for by an earlier process: wait on it
+        # paid for by an earlier process: wait on that batch
+        batch_id = self.journal.batch_of(key) or await self._found(key)
         self._waiting += 1
         try:
             for attempt in range(1, self.max_attempts + 1):
@@ -224,8 +269,24 @@ class BatchingBackend:
         finally:
             self._waiting -= 1
 
+    async def _found(self, key: str) -> str | None:
+        """The batch an earlier process created for `key` but did not live to journal (one
+        look-up per submission); None if it never reached the provider."""
+        submission = self.journal.submission_of(key)
+        if submission is None:
+            return None
+        if submission.token not in self._finds:
+            self._finds[submission.token] = asyncio.create_task(self._find(submission))
+        return await asyncio.shield(self._finds[submission.token])
+
+    async def _find(self, submission: Submission) -> str | None:
+        batch_id = await self.provider.find(submission.token, submission.at)
+        if batch_id is not None:
+            self.journal.record(batch_id, submission.keys)
+        return batch_id
+
     async def aclose(self) -> None:
-        for task in [*self._tasks, *self._results.values()]:
+        for task in [*self._tasks, *self._results.values(), *self._finds.values()]:
             task.cancel()
         if self._timer is not None:
             self._timer.cancel()
@@ -277,7 +338,9 @@ class BatchingBackend:
 
     async def _submit(self, pending: dict[str, tuple[BatchItem, asyncio.Future[str]]]) -> None:
         try:
-            batch_id = await self.provider.submit([item for item, _ in pending.values()])
+            token = uuid.uuid4().hex
+            self.journal.intend(token, list(pending))
+            batch_id = await self.provider.submit([item for item, _ in pending.values()], token)
             self.journal.record(batch_id, list(pending))
         except asyncio.CancelledError:
             for _, future in pending.values():

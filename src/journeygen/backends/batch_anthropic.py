@@ -53,7 +53,11 @@ class AnthropicBatchProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def submit(self, items: list[BatchItem]) -> str:
+    async def find(self, token: str, since: float) -> str | None:
+        """Message Batches carry no metadata to find a batch by: never found."""
+        return None
+
+    async def submit(self, items: list[BatchItem], token: str) -> str:
         requests = [
             {"custom_id": f"{item.key}-{index}", "params": params}
             for item in items

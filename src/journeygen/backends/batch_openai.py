@@ -29,6 +29,10 @@ __all__ = ["OpenAIBatchProvider"]
 
 ENDPOINT: Final = "/v1/chat/completions"
 _RUNNING = {"validating", "in_progress", "finalizing", "cancelling"}
+TOKEN_FIELD: Final = "journeygen_submission"
+"""The batch metadata field that carries the journal's submission token."""
+FIND_MARGIN_S: Final = 3600.0
+"""How far before the journal's time a batch's `created_at` may lie (clocks differ)."""
 
 
 class OpenAIBatchProvider:
@@ -62,7 +66,7 @@ class OpenAIBatchProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def submit(self, items: list[BatchItem]) -> str:
+    async def submit(self, items: list[BatchItem], token: str) -> str:
         lines = [
             {
                 "custom_id": item.key,
@@ -78,11 +82,26 @@ class OpenAIBatchProvider:
                 file=("journeygen-batch.jsonl", data, "application/jsonl"), purpose="batch"
             )
             batch = await self._client.batches.create(
-                input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h"
+                input_file_id=upload.id,
+                endpoint=ENDPOINT,
+                completion_window="24h",
+                metadata={TOKEN_FIELD: token},
             )
         except openai.APIError as exc:
             raise BackendError(f"openai batch: cannot submit: {_reason(exc)}") from None
         return batch.id
+
+    async def find(self, token: str, since: float) -> str | None:
+        """Newest batches first, back to an hour before `since`."""
+        try:
+            async for batch in self._client.batches.list(limit=100):
+                if (batch.metadata or {}).get(TOKEN_FIELD) == token:
+                    return batch.id
+                if batch.created_at < since - FIND_MARGIN_S:
+                    break
+        except openai.APIError as exc:
+            raise BackendError(f"openai batch: cannot list batches: {_reason(exc)}") from None
+        return None
 
     async def poll(self, batch_id: str) -> BatchResults | None:
         try:
