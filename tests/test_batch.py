@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from batch_fakes import FakeAnthropicBatches, FakeOpenAIBatches
 
-from journeygen.backends import BackendError, SamplingOptions
+from journeygen.backends import BackendError, ChatMessage, SamplingOptions
 from journeygen.backends.batch import (
     BATCH_JOURNAL,
     POLL_ERRORS,
@@ -84,6 +84,22 @@ async def run_trees(backend: BatchingBackend) -> list[Tree]:
         return list(await asyncio.gather(*(one(problem) for problem in PROBLEMS)))
     finally:
         await backend.aclose()
+
+
+async def restart_and_ask(
+    kind: str, fake: Fake, journal: Path, messages: list[ChatMessage], options: SamplingOptions
+) -> BatchingBackend:
+    """A new process asks the first step again (n=2): both samples come back."""
+    second = BatchingBackend(make_provider(kind, fake), journal, window=0, poll_interval=0)
+    try:
+        completions = await second.complete(messages, options)
+    finally:
+        await second.aclose()
+    assert [c.text for c in completions] == [
+        "First, 3 + 5 = 8 apples (way 0).",
+        "First, 3 + 5 = 8 apples (way 1).",
+    ]
+    return second
 
 
 def distinct_prompts(fake: Fake) -> list[int]:
@@ -163,15 +179,7 @@ async def test_a_restarted_process_waits_on_the_batch_in_flight(kind: str, tmp_p
     await first.aclose()
     assert len(fake.batches) == 1
 
-    second = BatchingBackend(make_provider(kind, fake), journal, window=0, poll_interval=0)
-    try:
-        completions = await second.complete(messages, options)
-    finally:
-        await second.aclose()
-    assert [c.text for c in completions] == [
-        "First, 3 + 5 = 8 apples (way 0).",
-        "First, 3 + 5 = 8 apples (way 1).",
-    ]
+    second = await restart_and_ask(kind, fake, journal, messages, options)
     assert len(fake.batches) == 1  # waited on the batch already paid for; none submitted
     assert second.batches_submitted == 0
 
@@ -201,15 +209,7 @@ async def test_a_batch_accepted_but_not_journaled_is_found_by_its_token(
         await first.aclose()
     assert len(fake.batches) == 1 and '"batch"' not in journal.read_text()
 
-    second = BatchingBackend(make_provider(kind, fake), journal, window=0, poll_interval=0)
-    try:
-        completions = await second.complete(messages, options)
-    finally:
-        await second.aclose()
-    assert [c.text for c in completions] == [
-        "First, 3 + 5 = 8 apples (way 0).",
-        "First, 3 + 5 = 8 apples (way 1).",
-    ]
+    second = await restart_and_ask(kind, fake, journal, messages, options)
     found = kind == "openai"
     assert len(fake.batches) == (1 if found else 2)
     assert second.batches_submitted == (0 if found else 1)
