@@ -195,9 +195,9 @@ async def _build_trees(
 
     No more trees than slots: with more, every answer hands its slot to a waiting tree, and
     the hand-over waits for the event loop's next round; while a round processes a burst of
-    answers, the slots freed early in it sit idle (85% of the bound at 0.5 ms of work per
-    answer, 75% at 1 ms, with 2 trees per slot). A worker that owns its slot sends its next
-    request as soon as it has judged the answer.
+    answers, the slots freed early in it sit idle (`bench/slot_handover.py`: 86% of the bound
+    at 0.5 ms of work per answer, 75% at 1 ms, with 2 trees per slot). A worker that owns its
+    slot sends its next request as soon as it has judged the answer.
     """
     judges = make_judges(config, stack.backend, prompts.judge)
     workers = runtime.concurrency or default_concurrency(config.backend.name)

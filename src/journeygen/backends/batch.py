@@ -247,10 +247,10 @@ class BatchingBackend:
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
         key = request_key(self.provider.name, self.provider.model, messages, options)
-        # paid for by an earlier process: wait on that batch
-        batch_id = self.journal.batch_of(key) or await self._found(key)
         self._waiting += 1
         try:
+            # paid for by an earlier process: wait on that batch
+            batch_id = self.journal.batch_of(key) or await self._found(key)
             for attempt in range(1, self.max_attempts + 1):
                 if batch_id is None:
                     batch_id = await self._enqueue(BatchItem(key, messages, options))
