@@ -23,6 +23,7 @@ __all__ = [
     "TreeStats",
     "Usage",
     "Verdict",
+    "is_safe_id",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -36,6 +37,11 @@ ReflectionSource = Literal["judge", "arithmetic", "answer", "llm", "phrase"]
 
 ROOT = "ROOT"  # graph key of the question, parent of every first step
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def is_safe_id(value: str) -> bool:
+    """Usable as a file name inside its folder: no separator, no leading dot, no '..'."""
+    return bool(SAFE_ID.fullmatch(value)) and ".." not in value
 
 
 class StrictModel(BaseModel):
@@ -56,7 +62,7 @@ class Problem(StrictModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        if not SAFE_ID.fullmatch(value) or ".." in value:
+        if not is_safe_id(value):
             raise ValueError(
                 f"id {value!r} is not safe as a file name "
                 "(letters, digits, '.', '_', '-'; at most 128; no '..')"

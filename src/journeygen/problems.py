@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from journeygen.models import SAFE_ID, Problem
+from journeygen.models import Problem, is_safe_id
 from journeygen.store import atomic_open
 
 __all__ = [
@@ -281,7 +281,7 @@ def safe_id(raw: str) -> str:
 
     The hash keeps two different unsafe ids (`a/b`, `a:b`) from becoming the same file.
     """
-    if SAFE_ID.fullmatch(raw) and ".." not in raw:
+    if is_safe_id(raw):
         return raw
     digest = hashlib.sha256(raw.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", raw)

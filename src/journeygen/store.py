@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from pydantic import Field, ValidationError
 
-from journeygen.models import SAFE_ID, StrictModel, Tree, Usage
+from journeygen.models import StrictModel, Tree, Usage, is_safe_id
 
 __all__ = ["Manifest", "RunStore", "StoreError", "atomic_open", "check_run_name", "tree_json"]
 
@@ -40,15 +40,9 @@ def atomic_open(path: Path) -> Iterator[IO[str]]:
 
 def check_run_name(run: str) -> str:
     """A run name becomes a folder name, so it must be as safe as a problem id."""
-    if not _safe_name(run):
+    if not is_safe_id(run):
         raise StoreError(f"run name {run!r} must be letters, digits, '.', '_' or '-'")
     return run
-
-
-def _safe_name(name: str) -> bool:
-    """No separator, no '..', no leading dot: the name stays inside its folder. A string
-    check, not `Path.resolve()`, which costs two `realpath` walks per tree file."""
-    return bool(SAFE_ID.fullmatch(name)) and ".." not in name
 
 
 class Manifest(StrictModel):
@@ -79,7 +73,7 @@ class RunStore:
         self.dir = Path(trees_dir) / run
 
     def tree_path(self, problem_id: str) -> Path:
-        if not _safe_name(problem_id):
+        if not is_safe_id(problem_id):  # a string rule: no realpath walk per tree file
             raise StoreError(f"problem id {problem_id!r} would leave {self.dir}")
         return self.dir / f"{problem_id}.json"
 
