@@ -14,14 +14,9 @@ import pytest
 from batch_fakes import FakeAnthropicBatches, FakeOpenAIBatches
 
 from journeygen.backends import BackendError, ChatMessage, SamplingOptions
-from journeygen.backends.batch import (
-    BATCH_JOURNAL,
-    POLL_ERRORS,
-    BatchingBackend,
-    BatchJournal,
-    BatchProvider,
-)
+from journeygen.backends.batch import POLL_ERRORS, BatchingBackend, BatchProvider
 from journeygen.backends.batch_anthropic import AnthropicBatchProvider
+from journeygen.backends.batch_journal import BATCH_JOURNAL, BatchJournal
 from journeygen.backends.batch_openai import OpenAIBatchProvider
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.judges import AnswerJudge

@@ -10,10 +10,10 @@ that batch instead of submitting them again. The keys and a submission token go 
 journal before the batch is created, too: a process that dies after the provider accepted a
 batch but before its id was written finds the batch by that token on restart (OpenAI keeps
 it in the batch's metadata; Anthropic's Message Batches take none, so there such a batch is
-sent again). A request the provider did not answer because
-the batch expired, or that failed on the provider's side (5xx, overloaded), goes into the
-next batch, up to `max_attempts` times; any other per-request error fails that request with
-its reason (`BackendError`, so its tree ends `failed`).
+sent again; see `batch_journal`). A request the provider did not answer because the batch
+expired, or that failed on the provider's side (5xx, overloaded), goes into the next batch,
+up to `max_attempts` times; any other per-request error fails that request with its reason
+(`BackendError`, so its tree ends `failed`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -30,26 +29,21 @@ from pathlib import Path
 from typing import Protocol
 
 from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
-from journeygen.store import atomic_open
+from journeygen.backends.batch_journal import BatchJournal, Submission
 
 __all__ = [
-    "BATCH_JOURNAL",
     "POLL_ERRORS",
     "BatchItem",
-    "BatchJournal",
     "BatchProvider",
     "BatchResults",
     "BatchingBackend",
     "Outcome",
-    "Submission",
     "make_batch_backend",
     "request_key",
     "tree_scope",
 ]
 
 
-BATCH_JOURNAL = "batches.jsonl"
-"""The journal's file name in the run folder."""
 POLL_ERRORS = 5
 """Failed polls in a row (after the SDK's own retries) that fail the batch's requests."""
 
@@ -112,82 +106,6 @@ def request_key(
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()[:40]
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A batch about to be created: its token, when, and its request keys."""
-
-    token: str
-    at: float
-    keys: list[str]
-
-
-class BatchJournal:
-    """`batches.jsonl` in the run folder: `{"submitting", "at", "keys"}` before a batch is
-    created, `{"batch", "keys"}` once it has an id. For each key the latest line counts.
-
-    The whole file is rewritten atomically on each new line, so a crash leaves the old or the
-    new journal, never a torn line.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lines: list[str] | None = None  # read on first use, after any --fresh wipe
-        self._latest: dict[str, str | Submission] = {}  # key -> batch id or submission
-
-    def _load(self) -> list[str]:
-        if self._lines is None:
-            self._lines = []
-            text = self.path.read_text(encoding="utf-8") if self.path.is_file() else ""
-            for number, line in enumerate(text.splitlines(), 1):
-                try:
-                    entry = json.loads(line)
-                    keys = [str(key) for key in entry["keys"]]
-                    latest: str | Submission = (
-                        str(entry["batch"])
-                        if "batch" in entry
-                        else Submission(str(entry["submitting"]), float(entry["at"]), keys)
-                    )
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise BackendError(
-                        f"{self.path}:{number}: not a batch journal line ({exc})"
-                    ) from None
-                self._remember(latest, keys, line)
-        return self._lines
-
-    def _remember(self, latest: str | Submission, keys: list[str], line: str) -> None:
-        self._load().append(line)
-        for key in keys:
-            self._latest[key] = latest
-
-    def batch_of(self, key: str) -> str | None:
-        """The latest batch that holds request `key`, if any."""
-        self._load()
-        latest = self._latest.get(key)
-        return latest if isinstance(latest, str) else None
-
-    def submission_of(self, key: str) -> Submission | None:
-        """The submission that last held `key` if no batch id was written for it after."""
-        self._load()
-        latest = self._latest.get(key)
-        return latest if isinstance(latest, Submission) else None
-
-    def intend(self, token: str, keys: list[str]) -> Submission:
-        """Note a batch about to be created, before the provider is asked."""
-        submission = Submission(token, round(time.time(), 3), keys)
-        entry = {"submitting": token, "at": submission.at, "keys": keys}
-        self._write(submission, keys, entry)
-        return submission
-
-    def record(self, batch_id: str, keys: list[str]) -> None:
-        self._write(batch_id, keys, {"batch": batch_id, "keys": keys})
-
-    def _write(self, latest: str | Submission, keys: list[str], entry: dict[str, object]) -> None:
-        line = json.dumps(entry, separators=(",", ":"))
-        with atomic_open(self.path) as handle:
-            handle.write("".join(f"{old}\n" for old in [*self._load(), line]))
-        self._remember(latest, keys, line)
 
 
 def tree_scope(backend: object) -> AbstractAsyncContextManager[None]:

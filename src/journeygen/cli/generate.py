@@ -10,7 +10,8 @@ import click
 
 from journeygen.backends import LocalBackend, make_backend
 from journeygen.backends.base import BackendError
-from journeygen.backends.batch import BATCH_JOURNAL, make_batch_backend
+from journeygen.backends.batch import make_batch_backend
+from journeygen.backends.batch_journal import BATCH_JOURNAL
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.cli.journey_options import journey_options
 from journeygen.cli.judge_options import judges_option
