@@ -32,7 +32,7 @@ from journeygen.backends import ChatMessage, Completion, LocalBackend, SamplingO
 from journeygen.backends.local import bundled_model_path, reused_prefix_tokens
 from journeygen.config import RunConfig, SearchConfig
 from journeygen.prompts import load_prompts
-from journeygen.runner import generate
+from journeygen.executors.local import generate
 from journeygen.runtime import RuntimeOptions
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,9 +18,9 @@ from pathlib import Path
 from journeygen.backends import FakeBackend
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.prompts import load_prompts
-from journeygen.runner import export_run, generate
+from journeygen.executors.local import export_run, generate
 from journeygen.runtime import RuntimeOptions
-from journeygen.samples import KINDS
+from journeygen.derive.samples import KINDS
 from journeygen.store import RunStore
 
 RESPONSES = [

@@ -33,7 +33,7 @@ from journeygen.backends import Backend, ChatMessage, Completion, OpenAIBackend,
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.models import Usage
 from journeygen.prompts import load_prompts
-from journeygen.runner import generate
+from journeygen.executors.local import generate
 from journeygen.runtime import RuntimeOptions
 from journeygen.runtime.loop import run_batch
 

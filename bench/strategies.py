@@ -22,7 +22,7 @@ from journeygen.judges import AnswerJudge
 from journeygen.models import Tree
 from journeygen.problems import load_problems
 from journeygen.prompts import load_prompts
-from journeygen.samples import samples
+from journeygen.derive.samples import samples
 from journeygen.search import STRATEGIES, search
 
 DEFAULT_PROBLEMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k_test.jsonl"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from journeygen.models import Node, Problem, Verdict
-from journeygen.search.labels import backup_labels
+from journeygen.judges.labels import backup_labels
 
 PROBLEM = Problem(id="apples", question="Tom has 3 apples and buys 5 more. How many?", answer="8")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from journeygen import answers
-from journeygen.answers import (
+from journeygen.judges.answers import (
     AnswerCheck,
     check_answer,
     check_answer_sync,

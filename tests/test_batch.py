@@ -22,7 +22,7 @@ from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.judges import AnswerJudge
 from journeygen.models import Problem, Tree
 from journeygen.prompts import load_prompts
-from journeygen.runner import RunSummary, generate
+from journeygen.executors.local import RunSummary, generate
 from journeygen.runtime import CACHE_FILE, RuntimeOptions
 from journeygen.search import search
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from journeygen.config import JudgeConfig
 from journeygen.models import Node, Verdict
-from journeygen.search.labels import backup_labels, combine
+from journeygen.judges.labels import backup_labels, combine
 
 
 def v(judge: str, label: str) -> Verdict:

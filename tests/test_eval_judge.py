@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from journeygen.cli import main
-from journeygen.evaluation import evaluate, read_labelled
+from journeygen.judges.calibration import evaluate, read_labelled
 from journeygen.judges import AnswerJudge, ArithmeticJudge
 
 ROOT = Path(__file__).parent.parent

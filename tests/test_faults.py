@@ -17,7 +17,7 @@ from stub_server import FAULTS, StubServer
 from journeygen.backends import OpenAIBackend
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.prompts import load_prompts
-from journeygen.runner import generate
+from journeygen.executors.local import generate
 from journeygen.runtime import RuntimeOptions
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from journeygen.fidelity import check_fidelity, number_values, numbers
+from journeygen.derive.fidelity import check_fidelity, number_values, numbers
 from journeygen.models import Journey, Segment
 
 QUESTION = "Tom has 3 apples and buys 5 more. How many?"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hand_cases import PROBLEM, apples_nodes
 
-from journeygen.journey import extract_journey, extract_shortcut
-from journeygen.linearize import linearize
+from journeygen.derive.journey import extract_journey, extract_shortcut
+from journeygen.derive.linearize import linearize
 from journeygen.models import Tree
 from journeygen.prompts import load_prompts
-from journeygen.reflect import reflect
+from journeygen.derive.reflect import reflect
 
 
 def hand_tree() -> Tree:

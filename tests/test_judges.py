@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from journeygen.answers import AnswerCheck
+from journeygen.judges.answers import AnswerCheck
 from journeygen.judges import AnswerJudge, Judge
 from journeygen.models import Node, Problem, Verdict
 

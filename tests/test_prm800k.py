@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from journeygen.cli import main
-from journeygen.importers.prm800k import read_prm800k
+from journeygen.problems.prm800k import read_prm800k
 from journeygen.models import Tree
 from journeygen.problems import Reject
 from journeygen.store import RunStore

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from journeygen.cli import main
 from journeygen.config import RunConfig
 from journeygen.models import Tree
-from journeygen.recipe import RecipeError, load_recipe, resolve_config
+from journeygen.config.recipe import RecipeError, load_recipe, resolve_config
 from journeygen.search import STRATEGIES
 
 RECIPES = Path(__file__).parent.parent / "examples" / "recipes"

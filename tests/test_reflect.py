@@ -9,13 +9,13 @@ from itertools import pairwise
 
 from hand_cases import leaf
 
-from journeygen.journey import extract_journey
-from journeygen.linearize import Markers, linearize
+from journeygen.derive.journey import extract_journey
+from journeygen.derive.linearize import Markers, linearize
 from journeygen.models import Journey, Node, Problem, ReflectionSource, Tree, Verdict
 from journeygen.prompts import load_prompts
-from journeygen.reflect import reflect
-from journeygen.search.labels import backup_labels
-from journeygen.textcache import TextCache
+from journeygen.derive.reflect import reflect
+from journeygen.judges.labels import backup_labels
+from journeygen.derive.texts import TextCache
 
 PROBLEM = Problem(
     id="pens",

@@ -17,7 +17,7 @@ from journeygen.backends.base import Completion, RunStopped, UnparseableResponse
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.models import Usage
 from journeygen.prompts import load_prompts
-from journeygen.runner import RunSummary, generate
+from journeygen.executors.local import RunSummary, generate
 from journeygen.runtime import (
     CachedBackend,
     FailureLog,

@@ -11,7 +11,7 @@ from hand_cases import fake_run_inputs
 
 from journeygen.cli import main
 from journeygen.models import Provenance, Sample, Segment
-from journeygen.stats import compute_stats, count_tokens
+from journeygen.view.stats import compute_stats, count_tokens
 
 
 def sample(kind: str, thought: str, sources: list[str], reason: str | None = None) -> Sample:

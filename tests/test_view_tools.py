@@ -19,10 +19,10 @@ from rich.console import Console, RenderableType
 from journeygen.config import JourneyConfig, RunConfig
 from journeygen.models import Tree
 from journeygen.prompts import load_prompts
-from journeygen.samples import SampleSettings, samples
-from journeygen.stats import compute_stats
+from journeygen.derive.samples import SampleSettings, samples
+from journeygen.view.stats import compute_stats
 from journeygen.store import Manifest, RunStore
-from journeygen.textcache import TextCache
+from journeygen.derive.texts import TextCache
 from journeygen.view.graph import dot_quote, node_link, to_dot
 from journeygen.view.payload import report_payload, word_diff
 from journeygen.view.plots import PLOT_FILES, write_plots

@@ -13,7 +13,7 @@ from journeygen.backends.base import Backend, BackendError
 from journeygen.cli.common import stderr, stdout
 from journeygen.cli.judge_options import judge_names
 from journeygen.config import JUDGE_NAMES, JudgeConfig, RunConfig
-from journeygen.evaluation import JudgeScore, evaluate, read_labelled
+from journeygen.judges.calibration import JudgeScore, evaluate, read_labelled
 from journeygen.judges import make_judges
 from journeygen.prompts import load_prompts
 from journeygen.runtime.loop import run_batch

@@ -24,7 +24,7 @@ from journeygen.cli.recipe_options import (
 )
 from journeygen.cli.runtime_options import RunSettings, runtime_options
 from journeygen.prompts import load_prompts
-from journeygen.runner import RunSummary, generate
+from journeygen.executors.local import RunSummary, generate
 from journeygen.runtime.loop import run_batch
 from journeygen.store import StoreError, check_run_name
 

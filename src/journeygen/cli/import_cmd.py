@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from journeygen.cli.common import stderr, stdout, trees_dir_option
-from journeygen.importers.prm800k import import_config, read_prm800k
+from journeygen.problems.prm800k import import_config, read_prm800k
 from journeygen.models import Tree
 from journeygen.store import Manifest, RunStore, StoreError
 

@@ -13,9 +13,9 @@ from journeygen.backends import make_backend
 from journeygen.models import ReflectionSource
 from journeygen.prompts import PromptSet
 from journeygen.runtime.loop import run_batch
-from journeygen.samples import SampleSettings, prepare_texts
+from journeygen.derive.samples import SampleSettings, prepare_texts
 from journeygen.store import RunStore
-from journeygen.textcache import TEXTS_FILE, TextCache
+from journeygen.derive.texts import TEXTS_FILE, TextCache
 
 __all__ = ["journey_options", "reflect_backend_options", "sample_settings"]
 

@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from journeygen.journey import correct_leaf
+from journeygen.derive.journey import correct_leaf
 from journeygen.models import Tree
 from journeygen.runtime import Stack
 

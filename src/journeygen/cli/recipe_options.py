@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from journeygen.config import RunConfig, SearchConfig
-from journeygen.recipe import RecipeError, load_recipe, resolve_config
+from journeygen.config.recipe import RecipeError, load_recipe, resolve_config
 from journeygen.search import STRATEGIES
 
 __all__ = ["FLAG_FIELDS", "SEARCH_DEFAULTS", "config_option", "resolved_config", "strategy_option"]

@@ -11,8 +11,8 @@ from rich.table import Table
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.cli.journey_options import journey_options, sample_settings
 from journeygen.prompts import load_prompts
-from journeygen.samples import samples
-from journeygen.stats import Distribution, RunStats, compute_stats
+from journeygen.derive.samples import samples
+from journeygen.view.stats import Distribution, RunStats, compute_stats
 from journeygen.store import RunStore, StoreError
 from journeygen.view.plots import PlotError, write_plots
 

@@ -16,7 +16,7 @@ from journeygen.export.llamafactory import register
 from journeygen.export.pairs import labelled_paths, step_pairs
 from journeygen.models import Sample, Tree
 from journeygen.prompts import PromptSet
-from journeygen.samples import SampleSettings, samples
+from journeygen.derive.samples import SampleSettings, samples
 from journeygen.store import atomic_open
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from journeygen.answers import check_answer, extract_answer
+from journeygen.judges.answers import check_answer, extract_answer
 from journeygen.models import Node, Problem, Verdict
 
 __all__ = ["AnswerJudge"]

@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from journeygen.backends.base import Backend, SamplingOptions
 from journeygen.models import Node, Problem, StrictModel, Usage, Verdict
 from journeygen.prompts import ChatTemplate
+from journeygen.seeds import request_seed
 
 __all__ = ["VERDICT_SCHEMA", "JudgeOutputError", "LLMJudge", "parse_verdict"]
 
@@ -120,7 +121,6 @@ class LLMJudge:
         self, messages: list[Any], problem: Problem, node: Node, attempt: int
     ) -> _Answer:
         # imported here: the search package imports the judges, so not at module level
-        from journeygen.search.builder import request_seed
 
         temperature = (
             self.temperature if attempt == 1 else max(self.temperature, _RETRY_TEMPERATURE)

@@ -12,7 +12,7 @@ from journeygen.prompts import PromptSet
 from journeygen.search.beam import beam
 from journeygen.search.best_of_n import best_of_n
 from journeygen.search.builder import TreeBuilder
-from journeygen.search.labels import backup_labels, tree_stats
+from journeygen.judges.labels import backup_labels, tree_stats
 from journeygen.search.mcts import mcts
 from journeygen.search.reference import needs_reference, reference_nodes
 from journeygen.search.rollout import rollout

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from journeygen.answers import extract_answer, is_final_step, last_number
+from journeygen.judges.answers import extract_answer, is_final_step, last_number
 from journeygen.backends.base import Backend, SamplingOptions
 from journeygen.config import RunConfig
 from journeygen.judges import Judge
 from journeygen.models import Node, Problem, Usage
 from journeygen.prompts import PromptSet
-from journeygen.search.labels import own_label
+from journeygen.seeds import request_seed
+from journeygen.judges.labels import own_label
 
-__all__ = ["Tally", "TreeBuilder", "clean_step", "request_seed", "reward", "split_steps"]
+__all__ = ["Tally", "TreeBuilder", "clean_step", "reward", "split_steps"]
 
 ENUMERATION = re.compile(
     r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s+|step\s*\d+\s*[-—:]?\s*)", re.I
@@ -26,12 +26,6 @@ ANSWER_END = re.compile(
     r"(?:\.(?=\s|$)|$)",
     re.I,
 )
-
-
-def request_seed(seed: int, *parts: str | int | None) -> int:
-    """A stable 31-bit seed for one request, derived from the run seed and where it is asked."""
-    key = "\x1f".join(str(part) for part in (seed, *parts))
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") >> 1
 
 
 def clean_step(text: str, *, whole: bool) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from journeygen.answers import extract_answer
+from journeygen.judges.answers import extract_answer
 from journeygen.models import Node, Problem, Verdict
 from journeygen.problems import reference_steps
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from journeygen.prompts import PromptSet
-from journeygen.samples import SampleSettings
+from journeygen.derive.samples import SampleSettings
 from journeygen.store import RunStore, atomic_open
 from journeygen.view.payload import read_rejects, report_payload
 

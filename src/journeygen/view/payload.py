@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from journeygen.journey import correct_leaf
+from journeygen.derive.journey import correct_leaf
 from journeygen.models import Sample, Tree
 from journeygen.prompts import PromptSet
-from journeygen.rewrite import FIDELITY_FAILED, NO_REWRITE
-from journeygen.samples import SampleSettings
+from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
+from journeygen.derive.samples import SampleSettings
 from journeygen.view.walks import Walk, tree_walks
 
 __all__ = ["read_rejects", "report_payload", "word_diff"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from journeygen.models import Tree
-from journeygen.stats import RunStats
+from journeygen.view.stats import RunStats
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

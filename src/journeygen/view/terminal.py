@@ -9,9 +9,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree as RichTree
 
-from journeygen.journey import correct_leaf
+from journeygen.derive.journey import correct_leaf
 from journeygen.models import Journey, Node, Tree
-from journeygen.search.labels import BACKUP_JUDGE
+from journeygen.judges.labels import BACKUP_JUDGE
 from journeygen.view.walks import tree_paths
 
 __all__ = ["render_run", "render_tree"]

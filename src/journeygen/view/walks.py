@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from journeygen.journey import extract_journeys, extract_shortcut
+from journeygen.derive.journey import extract_journeys, extract_shortcut
 from journeygen.models import Journey, Sample, Tree
 from journeygen.prompts import PromptSet
-from journeygen.rewrite import rewrite_tokens
-from journeygen.samples import SampleSettings, journey_settings, samples
-from journeygen.textcache import TextCache
+from journeygen.derive.rewrite import rewrite_tokens
+from journeygen.derive.samples import SampleSettings, journey_settings, samples
+from journeygen.derive.texts import TextCache
 
 __all__ = ["Walk", "tree_paths", "tree_walks"]
 

@@ -8,7 +8,7 @@ import re
 
 from journeygen.models import Journey, Provenance, Sample, Segment, Tree
 from journeygen.prompts import PromptSet
-from journeygen.reflect import Phrases
+from journeygen.derive.reflect import Phrases
 
 __all__ = ["Markers", "linearize"]
 

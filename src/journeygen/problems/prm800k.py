@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from journeygen.config import RunConfig
 from journeygen.models import Label, Node, Problem, Tree, Usage, Verdict
 from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
-from journeygen.search.labels import tree_stats
+from journeygen.judges.labels import tree_stats
 from journeygen.search.reference import needs_reference, reference_nodes
 
 __all__ = ["IMPORT_JUDGE", "PrmRow", "import_config", "is_prm800k", "read_prm800k", "row_to_tree"]

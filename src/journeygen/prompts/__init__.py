@@ -58,7 +58,7 @@ class PromptSet:
 def _read(folder: Path | None, name: str) -> str:
     if folder is not None and (folder / name).is_file():
         return (folder / name).read_text(encoding="utf-8")
-    return resources.files("journeygen.prompt_files").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("journeygen.prompts").joinpath(name).read_text(encoding="utf-8")
 
 
 def _template(folder: Path | None, name: str) -> ChatTemplate:

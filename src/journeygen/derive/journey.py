@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from journeygen.config import JourneyConfig
 from journeygen.models import Journey, Node, PathSource, Segment, SegmentKind, Tree
-from journeygen.search.labels import BACKUP_JUDGE
+from journeygen.judges.labels import BACKUP_JUDGE
 
 __all__ = [
     "correct_leaf",

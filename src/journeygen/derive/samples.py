@@ -8,13 +8,13 @@ from typing import Any, Literal
 
 from journeygen.backends.base import Backend
 from journeygen.config import JourneyConfig, RunConfig
-from journeygen.journey import extract_journeys, extract_shortcut
-from journeygen.linearize import linearize
+from journeygen.derive.journey import extract_journeys, extract_shortcut
+from journeygen.derive.linearize import linearize
 from journeygen.models import Sample, Tree
 from journeygen.prompts import PromptSet
-from journeygen.reflect import reflect
-from journeygen.rewrite import rewrite
-from journeygen.textcache import TextCache, fill_texts
+from journeygen.derive.reflect import reflect
+from journeygen.derive.rewrite import rewrite
+from journeygen.derive.texts import TextCache, fill_texts
 
 __all__ = ["KINDS", "SampleKind", "SampleSettings", "journey_settings", "prepare_texts", "samples"]
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from journeygen.backends.base import Backend, ChatMessage, SamplingOptions
 from journeygen.models import StrictModel
-from journeygen.search.builder import request_seed
+from journeygen.seeds import request_seed
 from journeygen.store import atomic_open
 
 __all__ = ["TEXTS_FILE", "Purpose", "TextCache", "fill_texts"]

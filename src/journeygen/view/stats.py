@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from journeygen.fidelity import RULES
+from journeygen.derive.fidelity import RULES
 from journeygen.models import Sample, StrictModel, Tree
-from journeygen.rewrite import FIDELITY_FAILED, NO_REWRITE
+from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
 
 __all__ = [
     "TOKENIZER",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from journeygen.fidelity import check_fidelity
+from journeygen.derive.fidelity import check_fidelity
 from journeygen.models import Journey, Sample
 from journeygen.prompts import PromptSet
-from journeygen.textcache import TextCache
+from journeygen.derive.texts import TextCache
 
 __all__ = ["FIDELITY_FAILED", "NO_REWRITE", "rewrite", "rewrite_tokens"]
 

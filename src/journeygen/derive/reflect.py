@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from journeygen.fidelity import number_values, numbers
+from journeygen.derive.fidelity import number_values, numbers
 from journeygen.models import Journey, Node, ReflectionSource, Segment, Tree, Verdict
 from journeygen.prompts import PromptSet
-from journeygen.search.labels import BACKUP_JUDGE
-from journeygen.textcache import TextCache
+from journeygen.judges.labels import BACKUP_JUDGE
+from journeygen.derive.texts import TextCache
 
 __all__ = ["REFLECT_TOKENS", "Phrases", "reflect"]
 

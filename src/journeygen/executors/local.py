@@ -34,10 +34,10 @@ from journeygen.runtime import (
     build_stack,
     default_concurrency,
 )
-from journeygen.samples import KINDS, SampleKind, SampleSettings, prepare_texts, samples
+from journeygen.derive.samples import KINDS, SampleKind, SampleSettings, prepare_texts, samples
 from journeygen.search import search
 from journeygen.store import Manifest, RunStore, tree_json
-from journeygen.textcache import TEXTS_FILE, TextCache
+from journeygen.derive.texts import TEXTS_FILE, TextCache
 
 __all__ = ["RunSummary", "export_run", "generate"]
 

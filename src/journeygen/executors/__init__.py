@@ -1,0 +1,1 @@
+"""Run a whole job: load problems, build trees through the runtime, save them, export samples."""

@@ -1,1 +1,0 @@
-"""Importers: human-labelled step data from elsewhere, turned into our trees."""
