@@ -16,14 +16,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeygen.backends import LocalBackend
+from journeygen.backends.local import LocalBackend
 from journeygen.config import RunConfig, SearchConfig
-from journeygen.judges import AnswerJudge
+from journeygen.derive.samples import samples
+from journeygen.judges.answer import AnswerJudge
 from journeygen.models import Tree
 from journeygen.problems import load_problems
 from journeygen.prompts import load_prompts
-from journeygen.derive.samples import samples
-from journeygen.search import STRATEGIES, search
+from journeygen.search import STRATEGIES
+from journeygen.search.tree import search
 
 DEFAULT_PROBLEMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k_test.jsonl"
 

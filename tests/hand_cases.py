@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from journeygen.models import Node, Problem, Verdict
 from journeygen.judges.labels import backup_labels
+from journeygen.models import Node, Problem, Verdict
 
 PROBLEM = Problem(id="apples", question="Tom has 3 apples and buys 5 more. How many?", answer="8")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from journeygen.judges import ArithmeticJudge
-from journeygen.judges.arithmetic import check_claims
+from journeygen.judges.arithmetic import ArithmeticJudge, check_claims
 from journeygen.models import Node, Problem, Verdict
 
 PROBLEM = Problem(id="p", question="?", answer="1")

@@ -4,8 +4,8 @@ rollout verdict against its threshold; every label keeps its evidence."""
 from __future__ import annotations
 
 from journeygen.config import JudgeConfig
-from journeygen.models import Node, Verdict
 from journeygen.judges.labels import backup_labels, combine
+from journeygen.models import Node, Verdict
 
 
 def v(judge: str, label: str) -> Verdict:

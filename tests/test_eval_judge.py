@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from journeygen.cli import main
+from journeygen.judges.answer import AnswerJudge
+from journeygen.judges.arithmetic import ArithmeticJudge
 from journeygen.judges.calibration import evaluate, read_labelled
-from journeygen.judges import AnswerJudge, ArithmeticJudge
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "labelled.jsonl"
@@ -108,6 +109,6 @@ def test_command_scores_the_llm_judge_on_a_scripted_backend(tmp_path: Path) -> N
 
 
 def test_command_refuses_rollout_and_unknown_judges() -> None:
-    for name, message in (("rollout", "needs values from rollouts"), ("magic", "unknown judge")):
+    for name, message in (("rollout", "labels steps from a searched tree"), ("magic", "unknown judge")):
         done = CliRunner().invoke(main, ["eval-judge", str(EXAMPLE), "--judge", name])
         assert done.exit_code == 2 and message in done.output

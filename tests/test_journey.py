@@ -7,9 +7,9 @@ from hand_cases import PROBLEM, apples_nodes
 
 from journeygen.derive.journey import extract_journey, extract_shortcut
 from journeygen.derive.linearize import linearize
+from journeygen.derive.reflect import reflect
 from journeygen.models import Tree
 from journeygen.prompts import load_prompts
-from journeygen.derive.reflect import reflect
 
 
 def hand_tree() -> Tree:

@@ -11,10 +11,10 @@ from hand_cases import PROBLEM
 
 from journeygen.config import JourneyConfig
 from journeygen.derive.journey import extract_journey, extract_journeys, plausibility
-from journeygen.models import Node, Segment, Tree, Verdict
-from journeygen.prompts import load_prompts
 from journeygen.derive.samples import SampleSettings, samples
 from journeygen.judges.labels import backup_labels
+from journeygen.models import Node, Segment, Tree, Verdict
+from journeygen.prompts import load_prompts
 
 leaf = partial(hand_cases.leaf, gold_words="gold")  # reasons here say "... gold 8"
 

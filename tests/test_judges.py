@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from journeygen.judges.answer import AnswerJudge
 from journeygen.judges.answers import AnswerCheck
-from journeygen.judges import AnswerJudge, Judge
+from journeygen.judges.base import Judge
 from journeygen.models import Node, Problem, Verdict
 
 PROBLEM = Problem(id="gsm-1", question="9 apples at 8 dollars each: total?", answer="72")

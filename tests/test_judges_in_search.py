@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from journeygen.backends.fake import FakeBackend
 from journeygen.cli import main
 from journeygen.config import JudgeConfig, RunConfig, SearchConfig
-from journeygen.judges import make_judges
+from journeygen.judges.base import make_judges
 from journeygen.models import Problem
 from journeygen.prompts import load_prompts
-from journeygen.search import search
+from journeygen.search.tree import search
 
 PROBLEM = Problem(
     id="clips", question="48 clips in April, half as many in May. Total?", answer="72"

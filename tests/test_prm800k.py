@@ -8,9 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from journeygen.cli import main
-from journeygen.problems.prm800k import read_prm800k
 from journeygen.models import Tree
 from journeygen.problems import Reject
+from journeygen.problems.prm800k import read_prm800k
 from journeygen.store import RunStore
 
 SAMPLE = Path(__file__).parent / "data" / "prm800k_sample.jsonl"

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from journeygen.cli import main
 from journeygen.config import RunConfig
-from journeygen.models import Tree
 from journeygen.config.recipe import RecipeError, load_recipe, resolve_config
+from journeygen.models import Tree
 from journeygen.search import STRATEGIES
 
 RECIPES = Path(__file__).parent.parent / "examples" / "recipes"
@@ -37,7 +37,7 @@ def write(tmp_path: Path, text: str) -> Path:
     [
         ("search:\n  strategy: mcts\n  widht: 3\n", ":3: search.widht: Extra inputs"),
         ("seed: 1\nsearch:\n  width: 0\n", ":3: search.width: Input should be greater than"),
-        ("search:\n  strategy: dfs\n", ":2: search.strategy: Input should be 'beam', 'rollout'"),
+        ("search:\n  strategy: dfs\n", ":2: search.strategy: unknown strategy 'dfs'; expected one of beam"),
         ("judge: answer\n", ":1: judge: Extra inputs are not permitted"),
         ("search: [1, 2]\n", ":1: search: Input should be a valid dictionary"),
         ("search:\n  width: [3\n", ":3: not valid YAML"),

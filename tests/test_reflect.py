@@ -11,11 +11,11 @@ from hand_cases import leaf
 
 from journeygen.derive.journey import extract_journey
 from journeygen.derive.linearize import Markers, linearize
+from journeygen.derive.reflect import reflect
+from journeygen.derive.texts import TextCache
+from journeygen.judges.labels import backup_labels
 from journeygen.models import Journey, Node, Problem, ReflectionSource, Tree, Verdict
 from journeygen.prompts import load_prompts
-from journeygen.derive.reflect import reflect
-from journeygen.judges.labels import backup_labels
-from journeygen.derive.texts import TextCache
 
 PROBLEM = Problem(
     id="pens",

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from hand_cases import PROBLEM, leaf
 
-from journeygen.backends import LocalBackend
 from journeygen.backends.fake import FakeBackend
+from journeygen.backends.local import LocalBackend
+from journeygen.derive.samples import SampleSettings, prepare_texts, samples
+from journeygen.derive.texts import TEXTS_FILE, TextCache
+from journeygen.judges.labels import backup_labels
 from journeygen.models import Node, Sample, Tree
 from journeygen.prompts import load_prompts
-from journeygen.derive.samples import SampleSettings, prepare_texts, samples
-from journeygen.judges.labels import backup_labels
-from journeygen.derive.texts import TEXTS_FILE, TextCache
 
 FAITHFUL = (
     "Maybe the answer is just 9? No, 9 doesn't fit the question. Let me start over. Tom "

@@ -7,10 +7,10 @@ import pytest
 from journeygen.backends.base import BackendError, ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
 from journeygen.config import RunConfig, SearchConfig
-from journeygen.judges import AnswerJudge
+from journeygen.judges.answer import AnswerJudge
 from journeygen.models import Problem
 from journeygen.prompts import load_prompts
-from journeygen.search import search
+from journeygen.search.tree import search
 
 PROBLEM = Problem(
     id="apples",

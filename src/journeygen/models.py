@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from journeygen.config import ReflectionSource, RunConfig, StrictModel
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -19,11 +24,14 @@ __all__ = [
     "Sample",
     "Segment",
     "SegmentKind",
+    "StrictModel",
     "Tree",
     "TreeStats",
     "Usage",
     "Verdict",
+    "children_of",
     "is_safe_id",
+    "path_to",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -33,21 +41,29 @@ NodeSource = Literal["policy", "reference", "import"]
 TreeStatus = Literal["complete", "partial", "failed"]
 SegmentKind = Literal["step", "wrong_step", "reflection", "backtrack", "answer"]
 PathSource = Literal["policy", "reference"]
-ReflectionSource = Literal["judge", "arithmetic", "answer", "llm", "phrase"]
 
 ROOT = "ROOT"  # graph key of the question, parent of every first step
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def children_of(nodes: Iterable[Node], parent: str | None) -> list[Node]:
+    """The nodes whose parent is `parent`, in order; `None` gives the first steps."""
+    return [node for node in nodes if node.parent == parent]
+
+
+def path_to(by_id: Mapping[str, Node], node_id: str | None) -> list[Node]:
+    """The steps from the first one down to `node_id`, inclusive (empty for the question)."""
+    steps: list[Node] = []
+    while node_id is not None:
+        node = by_id[node_id]
+        steps.append(node)
+        node_id = node.parent
+    return steps[::-1]
+
+
 def is_safe_id(value: str) -> bool:
     """Usable as a file name inside its folder: no separator, no leading dot, no '..'."""
     return bool(SAFE_ID.fullmatch(value)) and ".." not in value
-
-
-class StrictModel(BaseModel):
-    """Base for all types: unknown fields are an error, not silently kept."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Problem(StrictModel):
@@ -117,6 +133,8 @@ class Node(StrictModel):
     visits: int = Field(default=0, ge=0)  # search samples through this step (rollout, mcts)
     verdicts: list[Verdict] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
+    # A reasoning model's own thinking in the completion that made this step (None: none returned)
+    reasoning: str | None = None
 
 
 class TreeStats(StrictModel):
@@ -131,6 +149,23 @@ class TreeStats(StrictModel):
     counters: dict[str, int] = Field(default_factory=dict)  # the strategy's own counts
     stop_reason: str | None = None
 
+    @classmethod
+    def measure(cls, nodes: Sequence[Node], usage: Usage, stop_reason: str | None) -> TreeStats:
+        """Size, depth, leaves by label and tokens of a searched (or imported) tree."""
+        depth_of: dict[str, int] = {}
+        for node in nodes:  # parents always come before children
+            depth_of[node.id] = 1 if node.parent is None else depth_of[node.parent] + 1
+        leaves = [node for node in nodes if node.terminal]
+        return cls(
+            nodes=len(nodes),
+            depth=max(depth_of.values(), default=0),
+            terminal=len(leaves),
+            correct_leaves=sum(1 for leaf in leaves if leaf.label == "correct"),
+            incorrect_leaves=sum(1 for leaf in leaves if leaf.label == "incorrect"),
+            usage=usage,
+            stop_reason=stop_reason,
+        )
+
 
 class Tree(StrictModel):
     """A search result: every step tried for one problem, flat and linked by `parent`."""
@@ -138,7 +173,7 @@ class Tree(StrictModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     problem: Problem
     nodes: list[Node] = Field(default_factory=list)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RunConfig = Field(default_factory=RunConfig)
     config_hash: str = ""
     strategy: str = "beam"
     status: TreeStatus = "complete"
@@ -153,20 +188,16 @@ class Tree(StrictModel):
 
     def children(self, node_id: str | None) -> list[Node]:
         """Children of a node in insertion order; `None` gives the first steps."""
-        return [node for node in self.nodes if node.parent == node_id]
+        return children_of(self.nodes, node_id)
 
     def path(self, node_id: str) -> list[Node]:
         """The steps from the first step down to `node_id`, inclusive."""
-        by_id = {node.id: node for node in self.nodes}
-        steps: list[Node] = []
-        current: str | None = node_id
-        while current is not None:
-            steps.append(by_id[current])
-            current = by_id[current].parent
-        return steps[::-1]
+        return path_to({node.id: node for node in self.nodes}, node_id)
 
     def graph(self) -> nx.DiGraph:
         """The tree as a networkx graph rooted at the node `ROOT` (the question)."""
+        import networkx as nx  # 0.2 s to import: only `graph` and `view` need it, not every command
+
         graph = nx.DiGraph()
         graph.add_node(ROOT)
         for node in self.nodes:

@@ -8,10 +8,11 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from pydantic import Field, ValidationError
 
+from journeygen.config import RunConfig
 from journeygen.models import StrictModel, Tree, Usage, is_safe_id
 
 __all__ = ["Manifest", "RunStore", "StoreError", "atomic_open", "check_run_name", "tree_json"]
@@ -81,7 +82,7 @@ class Manifest(StrictModel):
     """What a run was asked to do and what it did so far."""
 
     run: str
-    config: dict[str, Any]
+    config: RunConfig
     config_hash: str
     source: str
     problems: list[str] = Field(default_factory=list)

@@ -8,19 +8,21 @@ import click
 from rich import box
 from rich.table import Table
 
-from journeygen.backends import BACKENDS, make_backend
+from journeygen.backends import BACKEND_NAMES
 from journeygen.backends.base import Backend, BackendError
+from journeygen.backends.build import make_backend
 from journeygen.cli.common import stderr, stdout
 from journeygen.cli.judge_options import judge_names
-from journeygen.config import JUDGE_NAMES, JudgeConfig, RunConfig
+from journeygen.config import JudgeConfig, RunConfig
+from journeygen.judges import JUDGE_NAMES, JUDGES
+from journeygen.judges.base import make_judges
 from journeygen.judges.calibration import JudgeScore, evaluate, read_labelled
-from journeygen.judges import make_judges
 from journeygen.prompts import load_prompts
 from journeygen.runtime.loop import run_batch
 
 __all__ = ["eval_judge_command", "score_table"]
 
-_EVALUABLE = [name for name in JUDGE_NAMES if name != "rollout"]
+_EVALUABLE = [name for name in JUDGE_NAMES if JUDGES[name].step_judge is not None]
 
 
 def _ratio(value: float | None) -> str:
@@ -62,9 +64,11 @@ def score_table(scores: list[JudgeScore]) -> Table:
 
 def _judge_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
     names = judge_names(values, allowed=JUDGE_NAMES)
-    if "rollout" in names:
+    after_search = [name for name in names if JUDGES[name].step_judge is None]
+    if after_search:
         raise click.BadParameter(
-            "rollout needs values from rollouts in a tree; labelled steps have none"
+            f"{after_search[0]} labels steps from a searched tree's values; "
+            "labelled steps have none"
         )
     return names
 
@@ -81,7 +85,7 @@ def _judge_names(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 )
 @click.option(
     "--backend",
-    type=click.Choice(list(BACKENDS)),
+    type=click.Choice(BACKEND_NAMES),
     default="local",
     show_default=True,
     help="Who answers for the llm judge.",

@@ -4,31 +4,30 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 
-from journeygen.backends import LocalBackend, make_backend
+from journeygen.backends import BACKEND_NAMES
 from journeygen.backends.base import BackendError
-from journeygen.backends.batch import make_batch_backend
-from journeygen.backends.batch_journal import BATCH_JOURNAL
+from journeygen.backends.batch import BATCH_JOURNAL
+from journeygen.backends.build import make_backend, make_batch_backend
+from journeygen.backends.local import LocalBackend
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.cli.journey_options import journey_options
 from journeygen.cli.judge_options import judges_option
 from journeygen.cli.progress import RunProgress
-from journeygen.cli.recipe_options import (
-    SEARCH_DEFAULTS,
-    config_option,
-    resolved_config,
-    strategy_option,
-)
+from journeygen.cli.recipe_options import config_option, resolved_config, search_options
 from journeygen.cli.runtime_options import RunSettings, runtime_options
-from journeygen.prompts import load_prompts
+from journeygen.config import RunConfig
 from journeygen.executors.local import RunSummary, generate
+from journeygen.prompts import load_prompts
 from journeygen.runtime.loop import run_batch
 from journeygen.store import StoreError, check_run_name
 
 __all__ = ["generate_command"]
+
+_DEFAULTS = RunConfig()  # flags show these defaults; untyped flags leave the recipe's values
 
 
 def _print_summary(summary: RunSummary) -> None:
@@ -55,46 +54,16 @@ def _print_summary(summary: RunSummary) -> None:
 @click.option("--run", "run_name", help="Run name (default: the problems file name).")
 @click.option(
     "--backend",
-    type=click.Choice(["local", "openai", "anthropic", "fake"]),
-    default="local",
-    show_default=True,
-    help="Who writes the steps.",
+    type=click.Choice(BACKEND_NAMES),
+    help=f"Who writes the steps.  [default: {_DEFAULTS.backend.name}]",
 )
 @click.option(
     "--model", help="GGUF path (local), model name (openai, anthropic) or script file (fake)."
 )
 @click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N good problems.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@strategy_option
-@click.option(
-    "--width",
-    type=click.IntRange(1, 64),
-    default=SEARCH_DEFAULTS.width,
-    show_default=True,
-    help="Next steps sampled per frontier node.",
-)
-@click.option(
-    "--keep",
-    type=click.IntRange(1, 64),
-    default=SEARCH_DEFAULTS.keep,
-    show_default=True,
-    help="Frontier nodes kept per depth.",
-)
-@click.option(
-    "--depth",
-    type=click.IntRange(1, 64),
-    default=SEARCH_DEFAULTS.depth,
-    show_default=True,
-    help="Steps before a solution must end.",
-)
-@click.option(
-    "--reference-path",
-    type=click.Choice(["fallback", "never", "always"]),
-    default=SEARCH_DEFAULTS.reference_path,
-    show_default=True,
-    help="Use the reference solution as the correct path when search finds none.",
-)
+@click.option("--seed", type=int, help=f"Seed of every request.  [default: {_DEFAULTS.seed}]")
+@search_options
 @judges_option
 @click.option("--system", help="System prompt to put in every exported row.")
 @click.option(
@@ -111,16 +80,16 @@ def generate_command(
     problems: Path,
     recipe: Path | None,
     run_name: str | None,
-    backend: Literal["local", "openai", "anthropic", "fake"],
+    backend: str | None,
     model: str | None,
     base_url: str | None,
     limit: int | None,
-    seed: int,
-    strategy: str,
-    width: int,
-    keep: int,
-    depth: int,
-    reference_path: Literal["fallback", "never", "always"],
+    seed: int | None,
+    strategy: str | None,
+    width: int | None,
+    keep: int | None,
+    depth: int | None,
+    reference_path: str | None,
     judges: list[str] | None,
     system: str | None,
     prompts_dir: Path | None,
@@ -132,8 +101,22 @@ def generate_command(
     """Build a tree per problem in PROBLEMS (jsonl: generic, GSM8K or MATH rows) and write
     OUT_DIR/RUN/journey.jsonl and shortcut.jsonl. Rerunning a run reuses finished trees."""
     run = run_name or problems.stem
-    config = resolved_config(recipe)  # the recipe, with the flags typed laid over it
-    config.journey = config.journey.updated(journey)
+    config = resolved_config(  # the recipe, with the flags typed laid over it
+        recipe,
+        {
+            "seed": seed,
+            "backend": {"name": backend, "model": model, "base_url": base_url},
+            "search": {
+                "strategy": strategy,
+                "width": width,
+                "keep": keep,
+                "depth": depth,
+                "reference_path": reference_path,
+            },
+            "judges": {"use": judges},
+            "journey": {**journey, "system_prompt": system},
+        },
+    )
     try:
         check_run_name(run)
         llm = (

@@ -9,17 +9,19 @@ from typing import Any, get_args
 
 import click
 
-from journeygen.backends import make_backend
-from journeygen.models import ReflectionSource
+from journeygen.backends import BACKEND_NAMES
+from journeygen.backends.build import make_backend
+from journeygen.config import JourneyConfig, ReflectionSource
+from journeygen.derive.samples import SampleSettings, prepare_texts
+from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.prompts import PromptSet
 from journeygen.runtime.loop import run_batch
-from journeygen.derive.samples import SampleSettings, prepare_texts
 from journeygen.store import RunStore
-from journeygen.derive.texts import TEXTS_FILE, TextCache
 
 __all__ = ["journey_options", "reflect_backend_options", "sample_settings"]
 
 _SOURCES: tuple[str, ...] = get_args(ReflectionSource)
+_D = JourneyConfig()  # the defaults the help names, stated once in the config
 
 
 def _sources(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[str] | None:
@@ -38,22 +40,24 @@ _KNOBS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     click.option(
         "--detours",
         type=click.IntRange(1, 16),
-        help="Wrong detours per journey [run setting; 2].",
+        help=f"Wrong detours per journey [run setting; {_D.detours}].",
     ),
     click.option(
         "--detour-depth",
         type=click.IntRange(1, 64),
-        help="Most wrong steps one detour follows to its error [run setting; 4].",
+        help="Most wrong steps one detour follows to its error "
+        f"[run setting; {_D.detour_depth}].",
     ),
     click.option(
         "--wrong-trials",
         type=click.IntRange(1, 8),
-        help="Wrong detours tried at one correct-path step [run setting; 1, as the paper].",
+        help="Wrong detours tried at one correct-path step "
+        f"[run setting; {_D.wrong_trials}, as the paper].",
     ),
     click.option(
         "--samples-per-tree",
         type=click.IntRange(1, 64),
-        help="Distinct journeys cut from one tree [run setting; 1].",
+        help=f"Distinct journeys cut from one tree [run setting; {_D.samples_per_tree}].",
     ),
     click.option(
         "--journey-seed",
@@ -64,18 +68,19 @@ _KNOBS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "--reflection-sources",
         callback=_sources,
         help="Where a reflection's reason comes from, best first "
-        "[run setting; judge,arithmetic,answer,llm,phrase].",
+        f"[run setting; {','.join(_D.reflection_sources)}].",
     ),
     click.option(
         "--marker-every",
         type=click.IntRange(1, 64),
-        help="At most one 'Wait'/'Hmm' marker per this many segments [run setting; 4].",
+        help="At most one 'Wait'/'Hmm' marker per this many segments "
+        f"[run setting; {_D.marker_every}].",
     ),
     click.option(
         "--linearize",
         type=click.Choice(["template", "rewrite"]),
         help="template: phrases; rewrite: an LLM monologue, kept if faithful "
-        "[run setting; template].",
+        f"[run setting; {_D.linearize}].",
     ),
 ]
 KNOB_NAMES = {  # click parameter → JourneyConfig field
@@ -121,7 +126,7 @@ def reflect_backend_options(command: Callable[..., None]) -> Callable[..., None]
     options = [
         click.option(
             "--reflect-backend",
-            type=click.Choice(["local", "openai", "anthropic", "fake"]),
+            type=click.Choice(BACKEND_NAMES),
             help="Backend that writes the LLM reflections and rewrites the cache lacks "
             "(default: none, offline: cached texts only).",
         ),
@@ -138,13 +143,13 @@ def sample_settings(
     prompts: PromptSet,
     journey: dict[str, Any],
     reflect: dict[str, Any] | None = None,
-    *,
-    seed: int = 0,
 ) -> SampleSettings:
     """The settings an export uses: the knobs, the run's cached LLM texts, and, with a
-    reflect backend, the texts it lacked written first (and cached)."""
+    reflect backend, the texts it lacked written first (and cached), seeded as the run was
+    (or by `--journey-seed`)."""
     settings = SampleSettings(journey=journey, texts=TextCache(store.dir / TEXTS_FILE))
     if reflect and reflect["backend"]:
+        seed = journey["seed"] if journey["seed"] is not None else store.read_manifest().config.seed
         backend = make_backend(
             reflect["backend"], model=reflect["model"], base_url=reflect["base_url"], seed=seed
         )

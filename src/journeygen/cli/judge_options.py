@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from journeygen.config import JUDGE_NAMES
+from journeygen.config import JudgeConfig
+from journeygen.judges import JUDGE_NAMES
 
 __all__ = ["judge_names", "judges_option"]
 
@@ -35,6 +36,6 @@ judges_option = click.option(
     "--judges",
     callback=_parse,
     metavar="NAMES",
-    help=f"Judges that label the steps, comma-separated ({', '.join(JUDGE_NAMES)}); "
-    "default: answer.",
+    help=f"Judges that label the steps, comma-separated ({', '.join(JUDGE_NAMES)}).  "
+    f"[default: {','.join(JudgeConfig().use)}]",
 )

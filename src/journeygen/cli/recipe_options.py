@@ -1,5 +1,6 @@
-"""`--config recipe.yaml` and `--strategy`: a recipe gives every stage's settings, and a flag
-overrides it only when the user typed the flag (click's parameter source says which)."""
+"""`--config recipe.yaml` and the search flags of `generate`: a recipe gives every stage's
+settings, and a flag overrides it only when the user typed it (an untyped flag is None).
+Flag defaults are read from the config models, so each default is stated once."""
 
 from __future__ import annotations
 
@@ -7,30 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from journeygen.config import RunConfig, SearchConfig
 from journeygen.config.recipe import RecipeError, load_recipe, resolve_config
-from journeygen.search import STRATEGIES
+from journeygen.search import STRATEGY_NAMES
 
-__all__ = ["FLAG_FIELDS", "SEARCH_DEFAULTS", "config_option", "resolved_config", "strategy_option"]
+__all__ = ["config_option", "resolved_config", "search_options"]
 
-SEARCH_DEFAULTS = SearchConfig()  # search flags take their defaults from here, stated once
-
-# command-line parameter -> where its value goes in RunConfig
-FLAG_FIELDS: dict[str, tuple[str, ...]] = {
-    "seed": ("seed",),
-    "backend": ("backend", "name"),
-    "model": ("backend", "model"),
-    "base_url": ("backend", "base_url"),
-    "strategy": ("search", "strategy"),
-    "width": ("search", "width"),
-    "keep": ("search", "keep"),
-    "depth": ("search", "depth"),
-    "reference_path": ("search", "reference_path"),
-    "judges": ("judges", "use"),
-    "system": ("journey", "system_prompt"),
-}
+_SEARCH_DEFAULTS = SearchConfig()
 
 config_option = click.option(
     "--config",
@@ -39,33 +24,51 @@ config_option = click.option(
     help="Recipe YAML with every stage's settings (seed, backend, search, judges, journey); "
     "flags given on the command line override it.",
 )
-strategy_option = click.option(
-    "--strategy",
-    type=click.Choice(list(STRATEGIES)),
-    default=SEARCH_DEFAULTS.strategy,
-    show_default=True,
-    help="How the tree grows: beam, rollout (Math-Shepherd/OmegaPRM), mcts, best_of_n.",
-)
 
 
-def _explicit_flags(ctx: click.Context) -> dict[str, Any]:
-    """The settings the user typed (or set through the environment), nested like RunConfig."""
-    overrides: dict[str, Any] = {}
-    for name, path in FLAG_FIELDS.items():
-        source = ctx.get_parameter_source(name)
-        if source is None or source == ParameterSource.DEFAULT:
-            continue
-        target = overrides
-        for key in path[:-1]:
-            target = target.setdefault(key, {})
-        target[path[-1]] = ctx.params[name]
-    return overrides
+def _search_option(name: str, kind: click.ParamType[Any], text: str) -> Any:
+    """A search flag whose shown default is the `SearchConfig` default."""
+    field = name.lstrip("-").replace("-", "_")
+    default = getattr(_SEARCH_DEFAULTS, field)
+    return click.option(name, type=kind, help=f"{text}  [default: {default}]")
 
 
-def resolved_config(recipe: Path | None) -> RunConfig:
-    """Defaults, then the recipe, then the explicit flags of the running command."""
-    ctx = click.get_current_context()
+SEARCH_OPTIONS = [
+    _search_option(
+        "--strategy",
+        click.Choice(STRATEGY_NAMES),
+        "How the tree grows: beam, rollout (Math-Shepherd/OmegaPRM), mcts, best_of_n.",
+    ),
+    _search_option("--width", click.IntRange(1, 64), "Next steps sampled per frontier node."),
+    _search_option("--keep", click.IntRange(1, 64), "Frontier nodes kept per depth."),
+    _search_option("--depth", click.IntRange(1, 64), "Steps before a solution must end."),
+    _search_option(
+        "--reference-path",
+        click.Choice(["fallback", "never", "always"]),
+        "Use the reference solution as the correct path when search finds none.",
+    ),
+]
+
+
+def search_options(command: Any) -> Any:
+    """Add the search flags to a command (each arrives as a keyword, None when not typed)."""
+    for option in reversed(SEARCH_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _given(value: Any) -> Any:
+    """The overrides with every untyped flag (None) left out, nested mappings included."""
+    if isinstance(value, dict):
+        kept = {key: _given(item) for key, item in value.items() if item is not None}
+        return {key: item for key, item in kept.items() if item != {}}
+    return value
+
+
+def resolved_config(recipe: Path | None, overrides: dict[str, Any]) -> RunConfig:
+    """Defaults, then the recipe, then the flags the user typed (`overrides`, nested like
+    `RunConfig`, None for a flag not given)."""
     try:
-        return resolve_config(load_recipe(recipe) if recipe else None, _explicit_flags(ctx))
+        return resolve_config(load_recipe(recipe) if recipe else None, _given(overrides))
     except RecipeError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,15 +1,22 @@
-"""The resolved settings of a run; their hash keys trees so a changed setting is never mixed in."""
+"""The resolved settings of a run, one typed object from the command line down to every tree;
+their hash keys trees so a changed setting is never mixed in. Strategy, backend and judge
+names are checked against the registries that define them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from journeygen.models import ReflectionSource, StrictModel
+from journeygen.backends import BACKEND_NAMES
+from journeygen.judges import JUDGE_NAMES
+from journeygen.search import STRATEGY_NAMES
+
+ReflectionSource = Literal["judge", "arithmetic", "answer", "llm", "phrase"]
 
 REFLECTION_SOURCES: tuple[ReflectionSource, ...] = (
     "judge",
@@ -20,20 +27,47 @@ REFLECTION_SOURCES: tuple[ReflectionSource, ...] = (
 )
 
 __all__ = [
-    "JUDGE_NAMES",
     "REFLECTION_SOURCES",
     "BackendConfig",
     "JourneyConfig",
     "JudgeConfig",
+    "ReflectionSource",
     "RunConfig",
     "SearchConfig",
+    "StrictModel",
 ]
+
+
+class StrictModel(BaseModel):
+    """Base for all types: unknown fields are an error, not silently kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _registered(kind: str, names: tuple[str, ...]) -> AfterValidator:
+    """A check that accepts only the names a registry defines."""
+
+    def check(value: str) -> str:
+        if value not in names:
+            raise PydanticCustomError(
+                "unknown_name",
+                "unknown {kind} '{value}'; expected one of {names}",
+                {"kind": kind, "value": value, "names": ", ".join(names)},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+BackendName = Annotated[str, _registered("backend", BACKEND_NAMES)]
+StrategyName = Annotated[str, _registered("strategy", STRATEGY_NAMES)]
+JudgeName = Annotated[str, _registered("judge", JUDGE_NAMES)]
 
 
 class BackendConfig(StrictModel):
     """Which LLM answers; never holds a key (keys come from the environment)."""
 
-    name: Literal["local", "openai", "anthropic", "fake"] = "local"
+    name: BackendName = "local"
     model: str | None = None
     base_url: str | None = None
 
@@ -41,7 +75,7 @@ class BackendConfig(StrictModel):
 class SearchConfig(StrictModel):
     """How a tree grows and when it stops."""
 
-    strategy: Literal["beam", "rollout", "mcts", "best_of_n"] = "beam"
+    strategy: StrategyName = "beam"
     width: int = Field(default=4, ge=1, le=64, description="next steps sampled per frontier node")
     keep: int = Field(default=2, ge=1, le=64, description="frontier nodes kept per depth")
     depth: int = Field(default=4, ge=1, le=64, description="steps before the solution must end")
@@ -103,10 +137,6 @@ class JourneyConfig(StrictModel):
         return JourneyConfig.model_validate({**self.model_dump(), **changes})
 
 
-JudgeName = Literal["answer", "arithmetic", "llm", "rollout"]
-JUDGE_NAMES: tuple[JudgeName, ...] = ("answer", "arithmetic", "llm", "rollout")
-
-
 class JudgeConfig(StrictModel):
     """Which judges label the steps, and how their verdicts combine into a step's label.
 
@@ -115,7 +145,7 @@ class JudgeConfig(StrictModel):
     wrong; else the LLM judge decides; else the rollout value; else the continuations.
     """
 
-    use: list[JudgeName] = Field(default_factory=lambda: list(JUDGE_NAMES[:1]), min_length=1)
+    use: list[JudgeName] = Field(default_factory=lambda: ["answer", "arithmetic"], min_length=1)
     combine: Literal["any", "cascade"] = "any"
     rollout_threshold: float = Field(
         default=0.0, ge=0.0, lt=1.0, description="rollout: value at or below it is incorrect"
@@ -126,7 +156,7 @@ class JudgeConfig(StrictModel):
 
     @field_validator("use")
     @classmethod
-    def _distinct_judges(cls, value: list[JudgeName]) -> list[JudgeName]:
+    def _distinct_judges(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("judges.use lists a judge twice")
         return value

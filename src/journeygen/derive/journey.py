@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from journeygen.config import JourneyConfig
+from journeygen.judges import BACKUP, traits
 from journeygen.models import Journey, Node, PathSource, Segment, SegmentKind, Tree
-from journeygen.judges.labels import BACKUP_JUDGE
 
 __all__ = [
     "correct_leaf",
@@ -23,14 +23,13 @@ __all__ = [
 
 ATTEMPTS_PER_SAMPLE = 4  # seeded tries per wanted journey before giving up on distinct ones
 _T = TypeVar("_T")
-_BINARY_JUDGES = frozenset({BACKUP_JUDGE, "answer", "arithmetic", "reference"})
 _WORD = re.compile(r"[A-Za-z]+|\d+")
 
 
 def correct_leaf(tree: Tree) -> Node | None:
     """The correct final step samples are built on: the model's own shortest correct path
     (reference first when the run asked for the reference path always)."""
-    reference_first = tree.config.get("search", {}).get("reference_path") == "always"
+    reference_first = tree.config.search.reference_path == "always"
     leaves = [node for node in tree.nodes if node.terminal and node.label == "correct"]
     if not leaves:
         return None
@@ -65,7 +64,7 @@ def extract_shortcut(tree: Tree) -> Journey | None:
 def _error_reason(node: Node) -> str | None:
     """Why a step is wrong by its own judges (not by what happened below it), if it is."""
     for verdict in node.verdicts:
-        if verdict.judge != BACKUP_JUDGE and verdict.label == "incorrect":
+        if verdict.judge != BACKUP and verdict.label == "incorrect":
             return verdict.reason or "a judge marked this step wrong"
     return None
 
@@ -90,7 +89,7 @@ def plausibility(chain: Sequence[Node]) -> float:
         v.score
         for node in chain
         for v in node.verdicts
-        if v.judge not in _BINARY_JUDGES and v.score is not None
+        if traits(v.judge).graded and v.score is not None
     ]
     signals += [node.value for node in chain[:-1] if node.value is not None]
     judged = sum(signals) / len(signals) if signals else 0.5

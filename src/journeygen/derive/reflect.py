@@ -8,15 +8,14 @@ import random
 from collections.abc import Callable, Sequence
 
 from journeygen.derive.fidelity import number_values, numbers
+from journeygen.derive.texts import TextCache
+from journeygen.judges import traits
 from journeygen.models import Journey, Node, ReflectionSource, Segment, Tree, Verdict
 from journeygen.prompts import PromptSet
-from journeygen.judges.labels import BACKUP_JUDGE
-from journeygen.derive.texts import TextCache
 
 __all__ = ["REFLECT_TOKENS", "Phrases", "reflect"]
 
 REFLECT_TOKENS = 160
-_NOT_JUDGES = {"answer", "arithmetic", "rollout", BACKUP_JUDGE, "reference"}  # no written why
 
 
 class Phrases:
@@ -74,7 +73,7 @@ class _Reflector:
         self.phrases = Phrases(prompts, rng)
 
     def judge(self, node: Node, steps: list[str], wrong: list[str]) -> str | None:
-        verdict = _incorrect(node, lambda v: v.judge not in _NOT_JUDGES)
+        verdict = _incorrect(node, lambda v: traits(v.judge).explains)
         if verdict is None or _reveals_gold(verdict.reason, self.tree):
             return None
         return self.phrases.pick("reflection_reason", reason=_sentence(verdict.reason))

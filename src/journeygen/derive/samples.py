@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from journeygen.backends.base import Backend
-from journeygen.config import JourneyConfig, RunConfig
+from journeygen.config import JourneyConfig
 from journeygen.derive.journey import extract_journeys, extract_shortcut
 from journeygen.derive.linearize import linearize
-from journeygen.models import Sample, Tree
-from journeygen.prompts import PromptSet
 from journeygen.derive.reflect import reflect
 from journeygen.derive.rewrite import rewrite
 from journeygen.derive.texts import TextCache, fill_texts
+from journeygen.models import Sample, Tree
+from journeygen.prompts import PromptSet
 
 __all__ = ["KINDS", "SampleKind", "SampleSettings", "journey_settings", "prepare_texts", "samples"]
 
@@ -34,9 +34,8 @@ class SampleSettings:
 
 def journey_settings(tree: Tree, overrides: Mapping[str, Any]) -> tuple[JourneyConfig, int]:
     """The journey knobs and seed for one tree: its stored ones, with `overrides` on top."""
-    config = RunConfig.model_validate(tree.config)
-    journey = config.journey.updated(overrides)
-    return journey, config.seed if journey.seed is None else journey.seed
+    journey = tree.config.journey.updated(overrides)
+    return journey, tree.config.seed if journey.seed is None else journey.seed
 
 
 def _tree_samples(

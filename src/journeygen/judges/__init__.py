@@ -1,70 +1,58 @@
-"""Step judges: small objects with one async method that returns `Verdict`s for a step.
+"""Step judges and every other source of verdicts, in one registry that says what each one is.
 
-`make_judges` builds the judges a run's config names (`judges.use`), in that order.
+Labelling, journeys and reflections ask `traits(name)` (a hard check? a graded score? a
+reason written in words?) instead of keeping their own lists of judge names. The table names
+each step judge's class as "module:Class" and imports it only when a run uses it, so reading
+the registry (config validation, the CLI's help) loads no judge, sympy or SDK; the judges
+themselves are built by `judges.base.make_judges`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
 
-from journeygen.judges.answer import AnswerJudge
-from journeygen.judges.arithmetic import ArithmeticJudge
-from journeygen.judges.llm import VERDICT_SCHEMA, LLMJudge
-from journeygen.judges.rollout import RolloutJudge, rollout_verdict
-from journeygen.models import Node, Problem, Verdict
-
-if TYPE_CHECKING:
-    from journeygen.backends.base import Backend
-    from journeygen.config import RunConfig
-    from journeygen.prompts import ChatTemplate
-
-__all__ = [
-    "VERDICT_SCHEMA",
-    "AnswerJudge",
-    "ArithmeticJudge",
-    "Judge",
-    "LLMJudge",
-    "RolloutJudge",
-    "make_judges",
-    "rollout_verdict",
-]
+__all__ = ["BACKUP", "JUDGES", "JUDGE_NAMES", "Traits", "traits"]
 
 
-class Judge(Protocol):
-    """Judges one step given the steps before it (`path`, from the first step)."""
+@dataclass(frozen=True)
+class Traits:
+    """What a source of verdicts is.
 
-    name: str
+    `hard`: a deterministic check whose `incorrect` is final. `graded`: its score says how
+    plausible a step is (a hard pass/fail says nothing of that). `explains`: its reason says
+    in words why a step is wrong, so a reflection may quote it. `step_judge`: the class
+    ("module:Class") that judges each new step during search; None for a labelling step run
+    after search or a verdict written by the search, an importer or a human.
+    """
 
-    async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
-        """Verdicts on `node`; an empty list when the judge has nothing to say about it."""
-        ...
+    hard: bool = False
+    graded: bool = False
+    explains: bool = False
+    step_judge: str | None = None
 
 
-def make_judges(
-    config: RunConfig, backend: Backend | None = None, template: ChatTemplate | None = None
-) -> list[Judge]:
-    """The judges `config.judges.use` names; the LLM judge needs a backend and its prompt."""
-    settings = config.judges
-    judges: list[Judge] = []
-    for name in settings.use:
-        if name == "answer":
-            judges.append(AnswerJudge(timeout=config.search.answer_timeout))
-        elif name == "arithmetic":
-            judges.append(ArithmeticJudge())
-        elif name == "rollout":
-            judges.append(RolloutJudge(settings.rollout_threshold))
-        else:
-            if backend is None or template is None:
-                raise ValueError("the llm judge needs a backend and the judge prompt")
-            judges.append(
-                LLMJudge(
-                    backend,
-                    template,
-                    attempts=settings.llm_attempts,
-                    temperature=settings.llm_temperature,
-                    max_tokens=settings.llm_tokens,
-                    seed=config.seed,
-                )
-            )
-    return judges
+BACKUP = "backup"  # the label backed up from a step's finished continuations (judges.labels)
+
+# The judges a run can name in `judges.use`, in the order the CLI lists them.
+JUDGES: dict[str, Traits] = {
+    "answer": Traits(hard=True, step_judge="journeygen.judges.answer:AnswerJudge"),
+    "arithmetic": Traits(hard=True, step_judge="journeygen.judges.arithmetic:ArithmeticJudge"),
+    "llm": Traits(graded=True, explains=True, step_judge="journeygen.judges.llm:LLMJudge"),
+    "rollout": Traits(graded=True),  # a step's value against a threshold, after search
+}
+JUDGE_NAMES: tuple[str, ...] = tuple(JUDGES)
+
+# Verdicts that no configured judge writes: labels backed up from continuations, the
+# reference path, rollout's binary search for the first wrong step, imported human labels.
+_OTHER_SOURCES: dict[str, Traits] = {
+    BACKUP: Traits(),
+    "reference": Traits(),
+    "binary_search": Traits(graded=True, explains=True),
+    "human": Traits(graded=True, explains=True),
+}
+_UNKNOWN = Traits(graded=True, explains=True)  # a judge of a newer or foreign tree
+
+
+def traits(name: str) -> Traits:
+    """What the source of a verdict named `name` is."""
+    return JUDGES.get(name) or _OTHER_SOURCES.get(name, _UNKNOWN)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from journeygen.judges.answers import check_answer, extract_answer
 from journeygen.models import Node, Problem, Verdict
+
+if TYPE_CHECKING:
+    from journeygen.backends.base import Backend
+    from journeygen.config import RunConfig
+    from journeygen.prompts import ChatTemplate
 
 __all__ = ["AnswerJudge"]
 
@@ -19,6 +25,13 @@ class AnswerJudge:
 
     def __init__(self, timeout: float = 5.0) -> None:
         self.timeout = timeout
+
+    @classmethod
+    def from_config(
+        cls, config: RunConfig, backend: Backend | None, template: ChatTemplate | None
+    ) -> AnswerJudge:
+        """The judge with the run's answer-check timeout."""
+        return cls(timeout=config.search.answer_timeout)
 
     async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
         """One verdict for a terminal step; none for a step that does not end the solution."""

@@ -14,9 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from journeygen.models import Node, Problem, Verdict
+
+if TYPE_CHECKING:
+    from journeygen.backends.base import Backend
+    from journeygen.config import RunConfig
+    from journeygen.prompts import ChatTemplate
 
 __all__ = ["ArithmeticJudge", "Claim", "check_claims"]
 
@@ -362,6 +367,13 @@ class ArithmeticJudge:
     """
 
     name = "arithmetic"
+
+    @classmethod
+    def from_config(
+        cls, config: RunConfig, backend: Backend | None, template: ChatTemplate | None
+    ) -> ArithmeticJudge:
+        """The judge has no settings."""
+        return cls()
 
     async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
         claims = check_claims(node.text)

@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from journeygen.judges.answers import extract_answer, last_number
-from journeygen.problems.prm800k import is_prm800k, parse_row, row_to_tree
-from journeygen.judges import Judge
+from journeygen.judges.base import Judge
 from journeygen.models import Label, Node, Problem, StrictModel
 from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
+from journeygen.problems.prm800k import is_prm800k, parse_row, row_to_tree
 
 __all__ = ["JudgeScore", "LabelledStep", "evaluate", "read_labelled"]
 

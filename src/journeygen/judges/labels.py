@@ -1,24 +1,41 @@
-"""Back labels up the tree: a step is wrong when every finished continuation of it ends wrong."""
+"""Label a searched tree: back labels up from finished continuations, check step values
+against the rollout threshold, and combine every verdict into each step's label."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from journeygen.config import JudgeConfig
-from journeygen.judges.rollout import rollout_verdict
-from journeygen.models import Label, Node, TreeStats, Usage, Verdict
+from journeygen.judges import BACKUP, JUDGES, traits
+from journeygen.models import Label, Node, Verdict
 
-__all__ = ["BACKUP_JUDGE", "HARD_JUDGES", "backup_labels", "combine", "own_label", "tree_stats"]
+__all__ = ["backup_labels", "combine", "own_label", "value_verdict"]
 
-BACKUP_JUDGE = "backup"
-ROLLOUT_JUDGE = "rollout"
-HARD_JUDGES = frozenset({"answer", "arithmetic"})  # deterministic checks: a failure is final
-_CASCADE = ("llm", ROLLOUT_JUDGE, BACKUP_JUDGE)  # after hard failures, first decisive wins
+ROLLOUT = "rollout"
+# After hard failures, the first decisive verdict wins: the judges that are no hard check,
+# in registry order (llm, then the rollout value), then the backed-up label.
+_CASCADE = (*(name for name, kind in JUDGES.items() if not kind.hard), BACKUP)
+
+
+def value_verdict(node: Node, threshold: float) -> Verdict | None:
+    """The rollout check: `incorrect` when the inner step's value (share of its finished
+    continuations that reach the gold answer) is at or below `threshold`, else `correct`;
+    None for a final step (its answer judges it) or a step without a value."""
+    if node.terminal or node.value is None:
+        return None
+    if node.value <= threshold:
+        reason = (
+            f"value {node.value:.2f} (share of continuations that reach the gold answer) "
+            f"is at or below the threshold {threshold:.2f}"
+        )
+        return Verdict(judge=ROLLOUT, label="incorrect", score=node.value, reason=reason)
+    reason = f"value {node.value:.2f} is above the threshold {threshold:.2f}"
+    return Verdict(judge=ROLLOUT, label="correct", score=node.value, reason=reason)
 
 
 def own_label(node: Node) -> Label:
     """What the node's own judges say: any hard failure wins, then any pass, else unknown."""
-    labels = {v.label for v in node.verdicts if v.judge != BACKUP_JUDGE}
+    labels = {v.label for v in node.verdicts if v.judge != BACKUP}
     if "incorrect" in labels:
         return "incorrect"
     if "correct" in labels:
@@ -37,12 +54,12 @@ def combine(node: Node, rule: str) -> Label:
     if rule == "any":
         if own == "incorrect" or node.terminal:
             return own
-        backup = [v.label for v in node.verdicts if v.judge == BACKUP_JUDGE]
+        backup = [v.label for v in node.verdicts if v.judge == BACKUP]
         return backup[0] if backup else "unknown"
     by_judge: dict[str, set[Label]] = {}
     for verdict in node.verdicts:
         by_judge.setdefault(verdict.judge, set()).add(verdict.label)
-    hard = set().union(*(labels for judge, labels in by_judge.items() if judge in HARD_JUDGES))
+    hard = set().union(*(labels for judge, labels in by_judge.items() if traits(judge).hard))
     if "incorrect" in hard:
         return "incorrect"
     for judge in _CASCADE:
@@ -69,7 +86,7 @@ def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | Non
     label, else `unknown`). Reference steps are left as given.
     """
     settings = judges or JudgeConfig()
-    rollout = ROLLOUT_JUDGE in settings.use
+    rollout = ROLLOUT in settings.use
     children: dict[str | None, list[Node]] = {}
     for node in nodes:
         children.setdefault(node.parent, []).append(node)
@@ -84,7 +101,7 @@ def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | Non
 
     searched = [node for node in nodes if node.source != "reference"]
     for node in searched:
-        derived = (BACKUP_JUDGE, ROLLOUT_JUDGE) if rollout else (BACKUP_JUDGE,)
+        derived = (BACKUP, ROLLOUT) if rollout else (BACKUP,)
         node.verdicts = [v for v in node.verdicts if v.judge not in derived]
         if node.terminal:
             node.label = combine(node, settings.combine)
@@ -95,7 +112,7 @@ def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | Non
         judged = [leaf for leaf in leaves_of(node) if leaf.label != "unknown"]
         if judged:
             _add_backup(node, judged, gold)
-        if rollout and (verdict := rollout_verdict(node, settings.rollout_threshold)):
+        if rollout and (verdict := value_verdict(node, settings.rollout_threshold)):
             node.verdicts.append(verdict)
         node.label = combine(node, settings.combine)
 
@@ -106,7 +123,7 @@ def _add_backup(node: Node, judged: Sequence[Node], gold: str | None) -> None:
     node.value = len(right) / len(judged)
     if right:
         verdict = Verdict(
-            judge=BACKUP_JUDGE,
+            judge=BACKUP,
             label="correct",
             score=node.value,
             reason=f"{len(right)} of {len(judged)} finished continuations reach the gold "
@@ -114,27 +131,10 @@ def _add_backup(node: Node, judged: Sequence[Node], gold: str | None) -> None:
         )
     else:
         verdict = Verdict(
-            judge=BACKUP_JUDGE,
+            judge=BACKUP,
             label="incorrect",
             score=0.0,
             reason=f"all {len(judged)} finished continuations end wrong (final answers "
             f"{_answers(judged)}; gold answer {gold})",
         )
     node.verdicts.append(verdict)
-
-
-def tree_stats(nodes: Sequence[Node], usage: Usage, stop_reason: str | None) -> TreeStats:
-    """Size, depth, leaves by label and tokens of a finished search."""
-    depth_of: dict[str, int] = {}
-    for node in nodes:  # parents always come before children
-        depth_of[node.id] = 1 if node.parent is None else depth_of[node.parent] + 1
-    leaves = [node for node in nodes if node.terminal]
-    return TreeStats(
-        nodes=len(nodes),
-        depth=max(depth_of.values(), default=0),
-        terminal=len(leaves),
-        correct_leaves=sum(1 for leaf in leaves if leaf.label == "correct"),
-        incorrect_leaves=sum(1 for leaf in leaves if leaf.label == "incorrect"),
-        usage=usage,
-        stop_reason=stop_reason,
-    )

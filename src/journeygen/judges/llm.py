@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from journeygen.backends.base import Backend, SamplingOptions
+from journeygen.config import RunConfig
 from journeygen.models import Node, Problem, StrictModel, Usage, Verdict
 from journeygen.prompts import ChatTemplate
 from journeygen.seeds import request_seed
@@ -89,6 +90,23 @@ class LLMJudge:
         self.seed = seed
         self.usage = Usage()
 
+    @classmethod
+    def from_config(
+        cls, config: RunConfig, backend: Backend | None, template: ChatTemplate | None
+    ) -> LLMJudge:
+        """The judge on the run's backend and judge prompt, with `judges.llm_*` settings."""
+        if backend is None or template is None:
+            raise ValueError("the llm judge needs a backend and the judge prompt")
+        settings = config.judges
+        return cls(
+            backend,
+            template,
+            attempts=settings.llm_attempts,
+            temperature=settings.llm_temperature,
+            max_tokens=settings.llm_tokens,
+            seed=config.seed,
+        )
+
     def messages(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Any]:
         steps = "\n".join(f"{i}. {step.text}" for i, step in enumerate(path, start=1))
         gold = f"The correct final answer is {problem.answer}.\n" if problem.answer else ""
@@ -120,8 +138,6 @@ class LLMJudge:
     async def _ask(
         self, messages: list[Any], problem: Problem, node: Node, attempt: int
     ) -> _Answer:
-        # imported here: the search package imports the judges, so not at module level
-
         temperature = (
             self.temperature if attempt == 1 else max(self.temperature, _RETRY_TEMPERATURE)
         )

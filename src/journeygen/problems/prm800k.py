@@ -18,9 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from journeygen.config import RunConfig
-from journeygen.models import Label, Node, Problem, Tree, Usage, Verdict
+from journeygen.models import Label, Node, Problem, Tree, TreeStats, Usage, Verdict
 from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
-from journeygen.judges.labels import tree_stats
 from journeygen.search.reference import needs_reference, reference_nodes
 
 __all__ = ["IMPORT_JUDGE", "PrmRow", "import_config", "is_prm800k", "read_prm800k", "row_to_tree"]
@@ -110,11 +109,11 @@ def _node(parent: str | None, index: int, text: str, label: Label, reason: str) 
     )
 
 
-def import_config(source: str) -> tuple[dict[str, Any], str]:
+def import_config(source: str) -> tuple[RunConfig, str]:
     """The config an imported tree carries (defaults: journey knobs apply to exports) and a
     hash of the importer and file, so no generate run ever takes it for one of its trees."""
     digest = hashlib.sha256(f"prm800k\x1f{source}".encode()).hexdigest()[:16]
-    return RunConfig().model_dump(mode="json"), digest
+    return RunConfig(), digest
 
 
 def row_to_tree(row: PrmRow, problem_id: str, source: str) -> Tree:
@@ -149,7 +148,7 @@ def row_to_tree(row: PrmRow, problem_id: str, source: str) -> Tree:
         if chosen is None:
             break  # the labeller stopped: an error was found, or they gave up
         parent = chosen
-    stats = tree_stats(nodes, Usage(), None)
+    stats = TreeStats.measure(nodes, Usage(), None)
     if needs_reference("fallback", nodes, problem):
         nodes.extend(reference_nodes(problem))
     config, config_hash = import_config(source)

@@ -1,77 +1,26 @@
-"""Search strategies, chosen by name, and the one entry point that turns a problem into a tree."""
+"""Search strategies by name. The table names each strategy's function as "module:function"
+and imports it only when a run uses it, so the CLI and the config read the names without
+loading the search; `search.tree.search` turns a problem into a tree."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from journeygen.backends.base import Backend, BackendError, RunStopped
-from journeygen.config import RunConfig
-from journeygen.judges import Judge
-from journeygen.models import Problem, Tree, TreeStatus
-from journeygen.prompts import PromptSet
-from journeygen.search.beam import beam
-from journeygen.search.best_of_n import best_of_n
-from journeygen.search.builder import TreeBuilder
-from journeygen.judges.labels import backup_labels, tree_stats
-from journeygen.search.mcts import mcts
-from journeygen.search.reference import needs_reference, reference_nodes
-from journeygen.search.rollout import rollout
+__all__ = ["STRATEGIES", "STRATEGY_NAMES", "strategy"]
 
-__all__ = ["STRATEGIES", "TreeBuilder", "search"]
-
-Strategy = Callable[[TreeBuilder], Awaitable[None]]
-
-STRATEGIES: dict[str, Strategy] = {
-    "beam": beam,
-    "rollout": rollout,
-    "mcts": mcts,
-    "best_of_n": best_of_n,
+STRATEGIES: dict[str, str] = {
+    "beam": "journeygen.search.beam:beam",
+    "rollout": "journeygen.search.rollout:rollout",
+    "mcts": "journeygen.search.mcts:mcts",
+    "best_of_n": "journeygen.search.best_of_n:best_of_n",
 }
+STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
 
 
-def _apply_tallies(builder: TreeBuilder) -> None:
-    """Where a strategy sampled whole solutions, a step's value is the share of the finished
-    ones through it that reach the gold answer, each sample counted (duplicates too)."""
-    for node in builder.nodes:
-        tally = builder.tallies.get(node.id)
-        if tally is not None:
-            node.visits = tally.visits
-            if tally.judged:
-                node.value = tally.wins / tally.judged
-
-
-async def search(
-    problem: Problem,
-    backend: Backend,
-    judges: Sequence[Judge],
-    config: RunConfig,
-    prompts: PromptSet,
-) -> Tree:
-    """Build, label and return the whole tree; a backend failure gives a `failed` tree that
-    keeps every step found before it."""
-    builder = TreeBuilder(problem, backend, judges, config, prompts)
-    error: str | None = None
-    try:
-        await STRATEGIES[config.search.strategy](builder)
-    except BackendError as exc:
-        error = str(exc)
-    except RunStopped as exc:  # budget spent or Ctrl-C: keep what was found, as `partial`
-        builder.stop_reason = str(exc)
-    nodes = builder.nodes
-    backup_labels(nodes, problem.answer, config.judges)
-    _apply_tallies(builder)
-    stats = tree_stats(nodes, builder.usage, builder.stop_reason)  # what the search found
-    stats.counters = dict(sorted(builder.counters.items()))
-    if error is None and needs_reference(config.search.reference_path, nodes, problem):
-        nodes.extend(reference_nodes(problem))
-    status: TreeStatus = "failed" if error else ("partial" if builder.stop_reason else "complete")
-    return Tree(
-        problem=problem,
-        nodes=nodes,
-        config=config.model_dump(mode="json"),
-        config_hash=config.tree_hash(),
-        strategy=config.search.strategy,
-        status=status,
-        error=error,
-        stats=stats,
-    )
+def strategy(name: str) -> Callable[[Any], Awaitable[None]]:
+    """The strategy function registered as `name`: it grows a `TreeBuilder`'s tree."""
+    module, _, attr = STRATEGIES[name].partition(":")
+    function: Callable[[Any], Awaitable[None]] = getattr(importlib.import_module(module), attr)
+    return function

@@ -7,14 +7,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from journeygen.judges.answers import extract_answer, is_final_step, last_number
 from journeygen.backends.base import Backend, SamplingOptions
 from journeygen.config import RunConfig
-from journeygen.judges import Judge
-from journeygen.models import Node, Problem, Usage
+from journeygen.judges.answers import extract_answer, is_final_step, last_number
+from journeygen.judges.base import Judge
+from journeygen.judges.labels import own_label
+from journeygen.models import Node, Problem, Usage, children_of, path_to
 from journeygen.prompts import PromptSet
 from journeygen.seeds import request_seed
-from journeygen.judges.labels import own_label
 
 __all__ = ["Tally", "TreeBuilder", "clean_step", "reward", "split_steps"]
 
@@ -100,15 +100,10 @@ class TreeBuilder:
 
     def path(self, node_id: str | None) -> list[Node]:
         """Steps from the first one down to `node_id` (empty for the question)."""
-        steps: list[Node] = []
-        while node_id is not None:
-            node = self._by_id[node_id]
-            steps.append(node)
-            node_id = node.parent
-        return steps[::-1]
+        return path_to(self._by_id, node_id)
 
     def children(self, node_id: str | None) -> list[Node]:
-        return [node for node in self.nodes if node.parent == node_id]
+        return children_of(self.nodes, node_id)
 
     def node(self, node_id: str) -> Node:
         return self._by_id[node_id]
@@ -178,7 +173,13 @@ class TreeBuilder:
             if not text or text in siblings or len(self.nodes) >= search.max_nodes:
                 continue
             siblings.add(text)
-            node = await self._add(parent, text, final=final, completion_usage=completion.usage)
+            node = await self._add(
+                parent,
+                text,
+                final=final,
+                completion_usage=completion.usage,
+                reasoning=completion.reasoning,
+            )
             added.append(node)
         return added
 
@@ -206,16 +207,24 @@ class TreeBuilder:
             new_steps, finished = split_steps(
                 completion.text, truncated=completion.finish_reason == "length"
             )
-            end = await self.add_path(parent, new_steps, finished, completion.usage)
+            end = await self.add_path(
+                parent, new_steps, finished, completion.usage, completion.reasoning
+            )
             self.record(end, reward(self.node(end)) if end is not None else None)
             ends.append(end)
         return ends
 
     async def add_path(
-        self, parent: str | None, steps: Sequence[str], finished: bool, usage: Usage
+        self,
+        parent: str | None,
+        steps: Sequence[str],
+        finished: bool,
+        usage: Usage,
+        reasoning: str | None = None,
     ) -> str | None:
         """Hang `steps` under `parent`, reusing equal steps already there; steps past the depth
-        limit join the last allowed one. Returns the id of the step the path ends on."""
+        limit join the last allowed one. Returns the id of the step the path ends on. The
+        completion's `usage` and `reasoning` go on the first new step it made."""
         room = self.config.search.depth - len(self.path(parent))
         if room <= 0 or not steps:
             return parent
@@ -229,16 +238,26 @@ class TreeBuilder:
                     return current
                 last = index == len(steps) - 1
                 same = await self._add(
-                    current, text, final=last and finished, completion_usage=usage
+                    current,
+                    text,
+                    final=last and finished,
+                    completion_usage=usage,
+                    reasoning=reasoning,
                 )
-                usage = Usage()  # the completion's usage goes on its first new step only
+                usage, reasoning = Usage(), None  # on the completion's first new step only
             current = same.id
             if same.terminal:
                 return current
         return current
 
     async def _add(
-        self, parent: str | None, text: str, *, final: bool, completion_usage: Usage
+        self,
+        parent: str | None,
+        text: str,
+        *,
+        final: bool,
+        completion_usage: Usage,
+        reasoning: str | None = None,
     ) -> Node:
         terminal = final or is_final_step(text)
         answer = (extract_answer(text) or last_number(text)) if terminal else None
@@ -250,6 +269,7 @@ class TreeBuilder:
             terminal=terminal,
             answer=answer,
             usage=completion_usage,
+            reasoning=reasoning,
         )
         path = self.path(parent)
         for judge in self.judges:
