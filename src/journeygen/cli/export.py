@@ -120,6 +120,7 @@ def export_command(
     }
     try:
         store = RunStore(trees_dir, run)
+        store.read_manifest()  # no such run: stop before any output folder is made
         prompts = load_prompts(prompts_dir)
         settings = sample_settings(store, prompts, journey, reflect, seed=journey["seed"] or 0)
         counts = {

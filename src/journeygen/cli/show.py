@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
 import click
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
 
 from journeygen.cli.common import stdout, trees_dir_option
+from journeygen.models import is_safe_id
 from journeygen.store import RunStore, StoreError
 from journeygen.view.terminal import render_run, render_tree
 from journeygen.view.walks import tree_paths
@@ -15,8 +20,38 @@ from journeygen.view.walks import tree_paths
 __all__ = ["show_command"]
 
 
+def _last_modified(folder: Path) -> str:
+    """When anything in a run folder last changed (a tree, the manifest, the cache)."""
+    latest = max((entry.stat().st_mtime for entry in folder.iterdir()), default=0.0)
+    return dt.datetime.fromtimestamp(latest).strftime("%Y-%m-%d %H:%M")
+
+
+def runs_table(trees_dir: Path) -> Table | None:
+    """One line per run in TREES_DIR (a folder with a manifest): trees on disk, the counts
+    its manifest records, when it last changed; None when there is no run."""
+    table = Table("run", "trees", "status", "last modified")
+    folders = sorted(trees_dir.iterdir()) if trees_dir.is_dir() else []
+    for folder in folders:
+        if not is_safe_id(folder.name) or not folder.is_dir():
+            continue
+        store = RunStore(trees_dir, folder.name)
+        if not store.exists():
+            continue
+        try:
+            manifest = store.read_manifest()
+            on_disk = sum(store.tree_path(pid).is_file() for pid in manifest.problems)
+        except (StoreError, ValidationError, ValueError):
+            table.add_row(Text(folder.name), "?", "unreadable manifest.json", "")
+            continue
+        counts = [f"{name} {n}" for name, n in manifest.counts.items() if name != "trees" and n]
+        stopped = [f"stopped: {manifest.stopped}"] if manifest.stopped else []
+        status = ", ".join(counts + stopped)
+        table.add_row(Text(folder.name), str(on_disk), status, _last_modified(folder))
+    return table if table.row_count else None
+
+
 @click.command(name="show")
-@click.argument("run")
+@click.argument("run", required=False)
 @click.argument("problem_id", required=False)
 @click.option(
     "--walk",
@@ -29,15 +64,26 @@ __all__ = ["show_command"]
 @click.option("--depth", type=click.IntRange(min=1), help="Hide steps deeper than N.")
 @trees_dir_option
 def show_command(
-    run: str,
+    run: str | None,
     problem_id: str | None,
     walk: Literal["journey", "shortcut", "none"],
     only_wrong: bool,
     depth: int | None,
     trees_dir: Path,
 ) -> None:
-    """List the trees of RUN, or draw one tree: each step with ✓/✗/?, its value, the
-    reason for every ✗, and the journey's walk tagged in order on its steps."""
+    """List the runs, the trees of RUN, or draw one tree: each step with ✓/✗/?, its value,
+    the reason for every ✗, and the journey's walk tagged in order on its steps."""
+    if run is None:
+        runs = runs_table(trees_dir)
+        if runs is None:
+            stdout.print(
+                f"No runs in {trees_dir}/. Make one with `journeygen generate PROBLEMS.jsonl` "
+                "or `journeygen import prm800k FILE`.",
+                markup=False,
+            )
+        else:
+            stdout.print(runs, soft_wrap=False)
+        return
     try:
         store = RunStore(trees_dir, run)
         if problem_id is None:
