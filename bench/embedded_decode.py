@@ -28,11 +28,11 @@ from typing import Any
 
 from llama_cpp import Llama
 
-from journeygen.backends import ChatMessage, Completion, LocalBackend, SamplingOptions
-from journeygen.backends.local import bundled_model_path, reused_prefix_tokens
+from journeygen.backends.base import ChatMessage, Completion, SamplingOptions
+from journeygen.backends.local import LocalBackend, bundled_model_path, reused_prefix_tokens
 from journeygen.config import RunConfig, SearchConfig
-from journeygen.prompts import load_prompts
 from journeygen.executors.local import generate
+from journeygen.prompts import load_prompts
 from journeygen.runtime import RuntimeOptions
 
 ROOT = Path(__file__).resolve().parent.parent

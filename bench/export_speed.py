@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from journeygen.backends import FakeBackend
+from journeygen.backends.fake import FakeBackend
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
-from journeygen.prompts import load_prompts
-from journeygen.executors.local import export_run, generate
-from journeygen.runtime import RuntimeOptions
 from journeygen.derive.samples import KINDS
+from journeygen.executors.local import export_run, generate
+from journeygen.prompts import load_prompts
+from journeygen.runtime import RuntimeOptions
 from journeygen.store import RunStore
 
 RESPONSES = [

@@ -29,11 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from journeygen.backends import Backend, ChatMessage, Completion, OpenAIBackend, SamplingOptions
+from journeygen.backends.base import Backend, ChatMessage, Completion, SamplingOptions
+from journeygen.backends.openai_backend import OpenAIBackend
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.executors.local import generate
 from journeygen.models import Usage
 from journeygen.prompts import load_prompts
-from journeygen.executors.local import generate
 from journeygen.runtime import RuntimeOptions
 from journeygen.runtime.loop import run_batch
 

@@ -4,6 +4,8 @@ Each implements only the endpoints journeygen calls, with bodies shaped as the p
 document them. A batch ends after `polls_to_end` polls. A prompt (the last user message)
 in `expire_once` is left unanswered the first time it is in a batch (the batch expires); one
 in `fail` always gets a per-request error; the first `failing_polls` polls get HTTP 500.
+With `thinking` set, every answer carries it as the model's reasoning (`reasoning_content`
+of an OpenAI-compatible server, an Anthropic thinking block).
 `batches` keeps the prompts of every batch created.
 """
 
@@ -41,6 +43,7 @@ class _FakeBatches:
         self.expire_once: set[str] = set()
         self.fail: set[str] = set()
         self.failing_polls = 0  # answer this many polls with HTTP 500 first
+        self.thinking: str | None = None
         self.batches: list[list[str]] = []  # the prompts of each batch, in order of creation
         self._expired: set[str] = set()
         self._ids = itertools.count(1)
@@ -189,7 +192,7 @@ class FakeOpenAIBatches(_FakeBatches):
                 errors.append(row | {"response": response, "error": None})
             else:
                 completion = _chat_completion(
-                    body, [self.answer(prompt, i) for i in range(body.get("n", 1))]
+                    body, [self.answer(prompt, i) for i in range(body.get("n", 1))], self.thinking
                 )
                 response = {"status_code": 200, "request_id": f"req_{number}", "body": completion}
                 output.append(row | {"response": response, "error": None})
@@ -207,7 +210,9 @@ class FakeOpenAIBatches(_FakeBatches):
                 batch[key] = self._file(data, f"{key}.jsonl", "batch_output")["id"]
 
 
-def _chat_completion(body: dict[str, Any], texts: list[str]) -> dict[str, Any]:
+def _chat_completion(
+    body: dict[str, Any], texts: list[str], thinking: str | None
+) -> dict[str, Any]:
     return {
         "id": "chatcmpl-123",
         "object": "chat.completion",
@@ -216,7 +221,8 @@ def _chat_completion(body: dict[str, Any], texts: list[str]) -> dict[str, Any]:
         "choices": [
             {
                 "index": index,
-                "message": {"role": "assistant", "content": text},
+                "message": {"role": "assistant", "content": text}
+                | ({"reasoning_content": thinking} if thinking else {}),
                 "logprobs": None,
                 "finish_reason": "stop",
             }
@@ -318,7 +324,7 @@ class FakeAnthropicBatches(_FakeBatches):
             if fate == "succeeded":
                 result = {
                     "type": "succeeded",
-                    "message": _message(params, self.answer(prompt, index)),
+                    "message": _message(params, self.answer(prompt, index), self.thinking),
                 }
             elif fate == "errored":
                 error = {"type": "invalid_request_error", "message": "max_tokens: 999999 > 64000"}
@@ -338,12 +344,13 @@ class FakeAnthropicBatches(_FakeBatches):
         }
 
 
-def _message(params: dict[str, Any], text: str) -> dict[str, Any]:
+def _message(params: dict[str, Any], text: str, thinking: str | None) -> dict[str, Any]:
+    thought = [{"type": "thinking", "thinking": thinking, "signature": "EqQB"}] if thinking else []
     return {
         "id": "msg_013Zva2CMHLNnXjNJJKqJ2EF",
         "type": "message",
         "role": "assistant",
-        "content": [{"type": "text", "text": text}],
+        "content": [*thought, {"type": "text", "text": text}],
         "model": params["model"],
         "stop_reason": "end_turn",
         "stop_sequence": None,

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from journeygen.backends import BackendError, LocalBackend, bundled_model_path
+from journeygen.backends.base import BackendError
+from journeygen.backends.local import LocalBackend, bundled_model_path
 
 SERVER_MODEL_ALIAS = "smollm2"
 SERVER_START_TIMEOUT_S = 60.0

@@ -11,8 +11,9 @@ import httpx2
 import pytest
 from stub_server import StubServer
 
-from journeygen.backends import BackendError, SamplingOptions, make_backend
 from journeygen.backends.anthropic_backend import AnthropicBackend
+from journeygen.backends.base import BackendError, SamplingOptions
+from journeygen.backends.build import make_backend
 from journeygen.models import Usage
 
 KEY = "sk-ant-api03-SECRETsecret0123456789"
@@ -93,6 +94,7 @@ async def test_n_samples_are_n_requests_sharing_a_cached_prefix() -> None:
         await backend.aclose()
     assert [c.text for c in completions] == ["3 + 1 = 4.", "So 4."]
     assert [c.finish_reason for c in completions] == ["stop", "length"]
+    assert [c.reasoning for c in completions] == [None, None]  # no thinking blocks
     assert completions[0].usage == Usage(
         calls=1, prompt_tokens=20, completion_tokens=6, cache_write_tokens=12
     )
@@ -175,6 +177,27 @@ async def test_json_schema_goes_through_a_forced_tool() -> None:
         }
     ]
     assert sent["tool_choice"] == {"type": "tool", "name": "answer"}
+
+
+async def test_thinking_blocks_become_the_reasoning() -> None:
+    """An answer with extended thinking (the documented block shapes): the thinking is the
+    reasoning, never part of the text; redacted thinking has no readable text to keep."""
+    content = [
+        {"type": "thinking", "thinking": "3 apples and 1 more.", "signature": "EqQBCgIYAhIM"},
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+        {"type": "thinking", "thinking": "That makes 4.", "signature": "EqQBCgIYAhIN"},
+        {"type": "text", "text": "3 + 1 = 4."},
+    ]
+    requests: list[dict[str, Any]] = []
+    body = message_body(content)
+    backend = mock_backend(lambda _: httpx2.Response(200, json=body), requests)
+    try:
+        [completion] = await backend.complete(PROMPT, SamplingOptions())  # type: ignore[arg-type]
+    finally:
+        await backend.aclose()
+    assert completion.text == "3 + 1 = 4."
+    assert completion.reasoning == "3 apples and 1 more.\n\nThat makes 4."
+    assert "thinking" not in requests[0]  # parsed when present, never asked for
 
 
 async def test_401_never_shows_the_key() -> None:

@@ -13,18 +13,23 @@ from pathlib import Path
 import pytest
 from batch_fakes import FakeAnthropicBatches, FakeOpenAIBatches
 
-from journeygen.backends import BackendError, ChatMessage, SamplingOptions
-from journeygen.backends.batch import POLL_ERRORS, BatchingBackend, BatchProvider
-from journeygen.backends.batch_anthropic import AnthropicBatchProvider
-from journeygen.backends.batch_journal import BATCH_JOURNAL, BatchJournal
-from journeygen.backends.batch_openai import OpenAIBatchProvider
+from journeygen.backends.base import BackendError, ChatMessage, SamplingOptions
+from journeygen.backends.batch import (
+    BATCH_JOURNAL,
+    POLL_ERRORS,
+    BatchingBackend,
+    BatchJournal,
+    BatchProvider,
+)
+from journeygen.backends.batch.anthropic_provider import AnthropicBatchProvider
+from journeygen.backends.batch.openai_provider import OpenAIBatchProvider
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
-from journeygen.judges import AnswerJudge
+from journeygen.executors.local import RunSummary, generate
+from journeygen.judges.answer import AnswerJudge
 from journeygen.models import Problem, Tree
 from journeygen.prompts import load_prompts
-from journeygen.executors.local import RunSummary, generate
 from journeygen.runtime import CACHE_FILE, RuntimeOptions
-from journeygen.search import search
+from journeygen.search.tree import search
 
 Fake = FakeOpenAIBatches | FakeAnthropicBatches
 PROVIDERS = ["openai", "anthropic"]
@@ -242,6 +247,22 @@ async def test_polling_rides_out_a_few_server_errors(kind: str, tmp_path: Path) 
     finally:
         await backend.aclose()
     assert len(fake.batches) == 2
+
+
+@pytest.mark.parametrize("kind", PROVIDERS)
+async def test_a_batch_answer_keeps_the_model_reasoning(kind: str, tmp_path: Path) -> None:
+    fake = make_fake(kind)
+    fake.thinking = "3 apples and 5 more make 8."
+    messages = load_prompts().step.render(question=PROBLEMS[0].question, progress="")
+    backend = BatchingBackend(
+        make_provider(kind, fake), tmp_path / "batches.jsonl", window=0, poll_interval=0
+    )
+    try:
+        completions = await backend.complete(messages, SamplingOptions(n=2, seed=1))
+    finally:
+        await backend.aclose()
+    assert [c.text for c in completions] == [answer(messages[-1]["content"], i) for i in (0, 1)]
+    assert [c.reasoning for c in completions] == ["3 apples and 5 more make 8."] * 2
 
 
 async def test_without_tree_tracking_a_window_collects_the_requests(tmp_path: Path) -> None:

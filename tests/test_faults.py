@@ -14,10 +14,10 @@ from pathlib import Path
 
 from stub_server import FAULTS, StubServer
 
-from journeygen.backends import OpenAIBackend
+from journeygen.backends.openai_backend import OpenAIBackend
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
-from journeygen.prompts import load_prompts
 from journeygen.executors.local import generate
+from journeygen.prompts import load_prompts
 from journeygen.runtime import RuntimeOptions
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from journeygen.backends import ChatMessage, Completion, LocalBackend, SamplingOptions
+from journeygen.backends.base import ChatMessage, Completion, SamplingOptions
+from journeygen.backends.local import LocalBackend
 from journeygen.prompts import load_prompts
 
 pytestmark = pytest.mark.model

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from journeygen.backends import BackendError, ChatMessage, FakeBackend, SamplingOptions
-from journeygen.backends.base import Completion, RunStopped, UnparseableResponse
+from journeygen.backends.base import (
+    BackendError,
+    ChatMessage,
+    Completion,
+    RunStopped,
+    SamplingOptions,
+    UnparseableResponse,
+)
+from journeygen.backends.fake import FakeBackend
 from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.executors.local import RunSummary, generate
 from journeygen.models import Usage
 from journeygen.prompts import load_prompts
-from journeygen.executors.local import RunSummary, generate
 from journeygen.runtime import (
     CachedBackend,
     FailureLog,

@@ -13,29 +13,36 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 from typing import Any, cast
 
 import anthropic
-import httpx2
 from anthropic.types import Message
 
 from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.backends.sdk import Api, SdkClient
 from journeygen.models import Usage
 
 __all__ = [
+    "ANTHROPIC",
     "JSON_TOOL",
     "AnthropicBackend",
     "message_params",
     "to_completion",
 ]
 
+ANTHROPIC: Api[anthropic.AsyncAnthropic] = Api(
+    env="ANTHROPIC",
+    title="the Anthropic API",
+    default_model="claude-haiku-4-5",
+    client=anthropic.AsyncAnthropic,
+    transport=anthropic.DefaultAioHttpClient,
+)
+"""The Anthropic SDK; a key is always needed."""
+
 JSON_TOOL = "answer"
 """The tool whose input schema carries `options.json_schema`; its input is the JSON answer."""
 
 _EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
-_SECRET = re.compile(r"\bsk-ant-[A-Za-z0-9_*.\-]{3,}")
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "stop"}
 
 
@@ -94,18 +101,21 @@ def message_params(
 
 
 def to_completion(message: Message) -> Completion:
-    """One sample from a Messages API answer: its text, or the forced tool's input as JSON."""
+    """One sample from a Messages API answer: its text, or the forced tool's input as JSON;
+    its thinking blocks (if the model thought aloud) as the reasoning."""
     inputs = [b.input for b in message.content if b.type == "tool_use" and b.name == JSON_TOOL]
     if inputs:
         text = json.dumps(inputs[0], ensure_ascii=False)
     else:
         text = "".join(b.text for b in message.content if b.type == "text")
+    thinking = [b.thinking for b in message.content if b.type == "thinking" and b.thinking]
     usage = message.usage
     read = usage.cache_read_input_tokens or 0
     written = usage.cache_creation_input_tokens or 0
     return Completion(
         text=text,
         finish_reason=_FINISH.get(message.stop_reason or "", message.stop_reason),
+        reasoning="\n\n".join(thinking) or None,
         usage=Usage(
             calls=1,
             # input_tokens counts only the uncached part: the prompt is all three together.
@@ -117,60 +127,11 @@ def to_completion(message: Message) -> Completion:
     )
 
 
-def anthropic_client(
-    *,
-    base_url: str | None,
-    api_key: str | None,
-    timeout: float,
-    max_retries: int,
-    http_client: httpx2.AsyncClient | None,
-) -> anthropic.AsyncAnthropic:
-    """An `AsyncAnthropic` with the key from the argument or `ANTHROPIC_API_KEY`; without
-    `http_client`, aiohttp carries the requests."""
-    key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-    if not key:
-        raise BackendError("ANTHROPIC_API_KEY is not set")
-    return anthropic.AsyncAnthropic(
-        api_key=key,
-        base_url=base_url,
-        timeout=timeout,
-        max_retries=max_retries,
-        http_client=http_client or anthropic.DefaultAioHttpClient(),
-    )
-
-
-class AnthropicBackend:
-    """One `AsyncAnthropic` client; the key comes from `ANTHROPIC_API_KEY`."""
+class AnthropicBackend(SdkClient[anthropic.AsyncAnthropic]):
+    """Messages through one `AsyncAnthropic` client."""
 
     name = "anthropic"
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 2,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> None:
-        self.client = anthropic_client(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-        )
-        self.model = model
-        self.base_url = base_url
-        self._key = str(self.client.api_key)  # never None: anthropic_client checked it
-
-    def __repr__(self) -> str:
-        return f"AnthropicBackend(model={self.model!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections (also one passed in as `http_client`)."""
-        await self.client.close()
+    api = ANTHROPIC
 
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
@@ -189,18 +150,11 @@ class AnthropicBackend:
         except anthropic.APIStatusError as exc:
             raise BackendError(
                 f"anthropic backend: HTTP {exc.status_code} from {self._where()}: "
-                f"{self.redact(str(exc.message))[:300]}"
+                f"{self._redact(str(exc.message))[:300]}"
             ) from None
         except anthropic.APIError as exc:  # connection errors, timeouts, unparseable responses
             raise BackendError(
                 f"anthropic backend: {type(exc).__name__} from {self._where()}: "
-                f"{self.redact(exc.message)[:300]}"
+                f"{self._redact(exc.message)[:300]}"
             ) from None
         return to_completion(message)
-
-    def _where(self) -> str:
-        return self.base_url or "the Anthropic API"
-
-    def redact(self, text: str) -> str:
-        """`text` with the key (and anything shaped like an Anthropic key) blanked out."""
-        return _SECRET.sub("[redacted]", text.replace(self._key, "[redacted]"))

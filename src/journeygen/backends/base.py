@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import Field
@@ -11,6 +12,7 @@ from journeygen.models import StrictModel, Usage
 __all__ = [
     "Backend",
     "BackendError",
+    "BackendOptions",
     "ChatMessage",
     "Completion",
     "RunStopped",
@@ -43,7 +45,31 @@ class Completion(StrictModel):
     text: str
     finish_reason: str | None = None
     reasoning: str | None = None
+    """A reasoning model's own thinking, where the API returns it apart from the text
+    (`reasoning_content`/`reasoning` of OpenAI-compatible servers, Anthropic thinking blocks)."""
     usage: Usage = Field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """What `make_backend` hands each backend class's `create`; each takes the fields it uses.
+
+    `model` is a GGUF path (local), a model name (openai, anthropic; default: the provider's)
+    or a script file (fake).
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    seed: int = 0
+    timeout: float = 120.0
+    max_retries: int = 2
+
+    def check_no_server(self, backend: str) -> None:
+        """Refuse a base URL for a backend that talks to no server."""
+        if self.base_url is not None:
+            raise ValueError(
+                f"a base URL is only for a backend that talks to a server, not for {backend!r}"
+            )
 
 
 class BackendError(RuntimeError):

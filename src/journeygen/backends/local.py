@@ -18,7 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.backends.base import (
+    BackendError,
+    BackendOptions,
+    ChatMessage,
+    Completion,
+    SamplingOptions,
+)
 from journeygen.models import Usage
 
 __all__ = ["BUNDLED_MODEL_FILE", "LocalBackend", "bundled_model_path", "reused_prefix_tokens"]
@@ -67,6 +73,12 @@ class LocalBackend:
         self._thread_lock = threading.Lock()
         self.prompt_tokens_requested = 0
         self.prompt_tokens_evaluated = 0
+
+    @classmethod
+    def create(cls, options: BackendOptions) -> LocalBackend:
+        """`make_backend("local")`: the GGUF at `options.model`, else the bundled one."""
+        options.check_no_server(cls.name)
+        return cls(options.model, seed=options.seed)
 
     def __repr__(self) -> str:
         return f"LocalBackend(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"

@@ -8,8 +8,6 @@ httpx one: at high concurrency the client's CPU is what caps requests/s.
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Any, cast
 
 import httpx2
@@ -24,42 +22,23 @@ from journeygen.backends.base import (
     SamplingOptions,
     UnparseableResponse,
 )
+from journeygen.backends.sdk import Api, SdkClient
 from journeygen.models import Usage
 
-__all__ = ["NO_KEY", "ChatReply", "OpenAIBackend", "chat_params", "openai_client", "to_completions"]
+__all__ = ["NO_KEY", "OPENAI", "ChatReply", "OpenAIBackend", "chat_params", "to_completions"]
 
 NO_KEY = "sk-no-key"
 """Sent to a local server when no key is set; such servers ignore it."""
 
-_SECRET = re.compile(r"\bsk-[A-Za-z0-9_*.\-]{3,}")  # OpenAI-style keys, also masked ones
-
-
-def openai_client(
-    *,
-    base_url: str | None,
-    api_key: str | None,
-    timeout: float,
-    max_retries: int,
-    http_client: httpx2.AsyncClient | None,
-) -> openai.AsyncOpenAI:
-    """An `AsyncOpenAI` with the key from the argument or `OPENAI_API_KEY`; a local server
-    (`base_url` or `OPENAI_BASE_URL`) needs none. Without `http_client`, aiohttp carries the
-    requests."""
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-    key = api_key or os.environ.get("OPENAI_API_KEY")
-    if not key:
-        if base_url is None:
-            raise BackendError(
-                "OPENAI_API_KEY is not set (set it, or pass a base URL for a local server)"
-            )
-        key = NO_KEY
-    return openai.AsyncOpenAI(
-        api_key=key,
-        base_url=base_url,
-        timeout=timeout,
-        max_retries=max_retries,
-        http_client=http_client or openai.DefaultAioHttpClient(),
-    )
+OPENAI: Api[openai.AsyncOpenAI] = Api(
+    env="OPENAI",
+    title="the OpenAI API",
+    default_model="gpt-4o-mini",
+    client=openai.AsyncOpenAI,
+    transport=openai.DefaultAioHttpClient,
+    no_key=NO_KEY,
+)
+"""The OpenAI SDK; a local server (`base_url` or `OPENAI_BASE_URL`) needs no key."""
 
 
 class _Message(BaseModel):
@@ -95,38 +74,11 @@ class ChatReply(BaseModel):
     usage: _Usage | None = None
 
 
-class OpenAIBackend:
-    """One `AsyncOpenAI` client; close it with `aclose()`."""
+class OpenAIBackend(SdkClient[openai.AsyncOpenAI]):
+    """Chat Completions through one `AsyncOpenAI` client."""
 
     name = "openai"
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 2,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> None:
-        self._client = openai_client(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-        )
-        self.model = model
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        self._key = self._client.api_key
-
-    def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections (also one passed in as `http_client`)."""
-        await self._client.close()
+    api = OPENAI
 
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
@@ -146,7 +98,7 @@ class OpenAIBackend:
             # `client.post` is `chat.completions.create` without its per-request TypedDict
             # transform (`chat_params` is plain JSON already) and, with the raw response,
             # without the SDK's model building; its retries and errors are the same.
-            raw = await self._client.post(
+            raw = await self.client.post(
                 "/chat/completions",
                 body=chat_params(self.model, messages, options, done=done),
                 cast_to=httpx2.Response,
@@ -172,12 +124,6 @@ class OpenAIBackend:
         if not response.choices:
             raise BackendError(f"openai backend: {self._where()} returned no choices")
         return to_completions(response, wanted)
-
-    def _where(self) -> str:
-        return self.base_url or "the OpenAI API"
-
-    def _redact(self, text: str) -> str:
-        return _SECRET.sub("[redacted]", text.replace(self._key, "[redacted]"))
 
 
 def chat_params(

@@ -3,9 +3,9 @@
 Each sample is stored under (hash of the canonical request without `n`, sample index): the
 request's messages, its sampling options (seed included, which the search derives from the
 problem, the node and the depth) and the backend's identity. A request whose `n` samples
-are all stored is answered from disk with the very same `Completion`s (text, finish reason,
-usage), so a tree rebuilt from the cache is byte-identical to the first one. A request for
-more samples than stored asks the backend again and keeps the stored ones first.
+are all stored is answered from disk with the very same `Completion`s (text, reasoning,
+finish reason, usage), so a tree rebuilt from the cache is byte-identical to the first one.
+A request for more samples than stored asks the backend again and keeps the stored ones first.
 """
 
 from __future__ import annotations

@@ -10,48 +10,23 @@ from __future__ import annotations
 from collections import defaultdict
 
 import anthropic
-import httpx2
 from anthropic.types.messages import MessageBatchIndividualResponse
 
-from journeygen.backends.anthropic_backend import anthropic_client, message_params, to_completion
+from journeygen.backends.anthropic_backend import ANTHROPIC, message_params, to_completion
 from journeygen.backends.base import BackendError, Completion
-from journeygen.backends.batch import BatchItem, BatchResults, Outcome
+from journeygen.backends.batch.provider import BatchItem, BatchResults, Outcome
+from journeygen.backends.sdk import SdkClient
 
 __all__ = ["AnthropicBatchProvider"]
 
 _RETRYABLE = {"api_error", "overloaded_error", "rate_limit_error"}
 
 
-class AnthropicBatchProvider:
+class AnthropicBatchProvider(SdkClient[anthropic.AsyncAnthropic]):
     """Batches through one `AsyncAnthropic` client (key from `ANTHROPIC_API_KEY`)."""
 
     name = "anthropic"
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 2,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> None:
-        self._client = anthropic_client(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-        )
-        self.model = model
-        self.base_url = base_url
-
-    def __repr__(self) -> str:
-        return f"AnthropicBatchProvider(model={self.model!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._client.close()
+    api = ANTHROPIC
 
     async def find(self, token: str, since: float) -> str | None:
         """Message Batches carry no metadata to find a batch by: never found."""
@@ -65,17 +40,17 @@ class AnthropicBatchProvider:
             for index in range(item.options.n)
         ]
         try:
-            batch = await self._client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+            batch = await self.client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
         except anthropic.APIError as exc:
             raise BackendError(f"anthropic batch: cannot submit: {_reason(exc)}") from None
         return batch.id
 
     async def poll(self, batch_id: str) -> BatchResults | None:
         try:
-            batch = await self._client.messages.batches.retrieve(batch_id)
+            batch = await self.client.messages.batches.retrieve(batch_id)
             if batch.processing_status != "ended":
                 return None
-            lines = [line async for line in await self._client.messages.batches.results(batch_id)]
+            lines = [line async for line in await self.client.messages.batches.results(batch_id)]
         except anthropic.APIError as exc:
             raise BackendError(f"anthropic batch {batch_id}: {_reason(exc)}") from None
         return BatchResults(_outcomes(lines))

@@ -9,21 +9,15 @@ the window left unanswered).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Final
 
-import httpx2
 import openai
 from pydantic import ValidationError
 
 from journeygen.backends.base import BackendError
-from journeygen.backends.batch import BatchItem, BatchResults, Outcome
-from journeygen.backends.openai_backend import (
-    ChatReply,
-    chat_params,
-    openai_client,
-    to_completions,
-)
+from journeygen.backends.batch.provider import BatchItem, BatchResults, Outcome
+from journeygen.backends.openai_backend import OPENAI, ChatReply, chat_params, to_completions
+from journeygen.backends.sdk import SdkClient
 
 __all__ = ["OpenAIBatchProvider"]
 
@@ -35,36 +29,11 @@ FIND_MARGIN_S: Final = 3600.0
 """How far before the journal's time a batch's `created_at` may lie (clocks differ)."""
 
 
-class OpenAIBatchProvider:
+class OpenAIBatchProvider(SdkClient[openai.AsyncOpenAI]):
     """Batches through one `AsyncOpenAI` client (key from `OPENAI_API_KEY`)."""
 
     name = "openai"
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 2,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> None:
-        self._client = openai_client(
-            base_url=base_url,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-        )
-        self.model = model
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-
-    def __repr__(self) -> str:
-        return f"OpenAIBatchProvider(model={self.model!r}, base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self._client.close()
+    api = OPENAI
 
     async def submit(self, items: list[BatchItem], token: str) -> str:
         lines = [
@@ -78,10 +47,10 @@ class OpenAIBatchProvider:
         ]
         data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
         try:
-            upload = await self._client.files.create(
+            upload = await self.client.files.create(
                 file=("journeygen-batch.jsonl", data, "application/jsonl"), purpose="batch"
             )
-            batch = await self._client.batches.create(
+            batch = await self.client.batches.create(
                 input_file_id=upload.id,
                 endpoint=ENDPOINT,
                 completion_window="24h",
@@ -94,7 +63,7 @@ class OpenAIBatchProvider:
     async def find(self, token: str, since: float) -> str | None:
         """Newest batches first, back to an hour before `since`."""
         try:
-            async for batch in self._client.batches.list(limit=100):
+            async for batch in self.client.batches.list(limit=100):
                 if (batch.metadata or {}).get(TOKEN_FIELD) == token:
                     return batch.id
                 if batch.created_at < since - FIND_MARGIN_S:
@@ -105,13 +74,13 @@ class OpenAIBatchProvider:
 
     async def poll(self, batch_id: str) -> BatchResults | None:
         try:
-            batch = await self._client.batches.retrieve(batch_id)
+            batch = await self.client.batches.retrieve(batch_id)
             if batch.status in _RUNNING:
                 return None
             outcomes: dict[str, Outcome] = {}
             for file_id in (batch.output_file_id, batch.error_file_id):
                 if file_id:
-                    content = await self._client.files.content(file_id)
+                    content = await self.client.files.content(file_id)
                     outcomes.update(_outcomes(content.text))
         except openai.APIError as exc:
             raise BackendError(f"openai batch {batch_id}: {_reason(exc)}") from None

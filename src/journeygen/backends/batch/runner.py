@@ -10,7 +10,7 @@ that batch instead of submitting them again. The keys and a submission token go 
 journal before the batch is created, too: a process that dies after the provider accepted a
 batch but before its id was written finds the batch by that token on restart (OpenAI keeps
 it in the batch's metadata; Anthropic's Message Batches take none, so there such a batch is
-sent again; see `batch_journal`). A request the provider did not answer because the batch
+sent again; see `journal`). A request the provider did not answer because the batch
 expired, or that failed on the provider's side (5xx, overloaded), goes into the next batch,
 up to `max_attempts` times; any other per-request error fails that request with its reason
 (`BackendError`, so its tree ends `failed`).
@@ -24,75 +24,17 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
-from journeygen.backends.batch_journal import BatchJournal, Submission
+from journeygen.backends.batch.journal import BatchJournal, Submission
+from journeygen.backends.batch.provider import BatchItem, BatchProvider, BatchResults, Outcome
 
-__all__ = [
-    "POLL_ERRORS",
-    "BatchItem",
-    "BatchProvider",
-    "BatchResults",
-    "BatchingBackend",
-    "Outcome",
-    "make_batch_backend",
-    "request_key",
-    "tree_scope",
-]
+__all__ = ["POLL_ERRORS", "BatchingBackend", "request_key", "tree_scope"]
 
 
 POLL_ERRORS = 5
 """Failed polls in a row (after the SDK's own retries) that fail the batch's requests."""
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One request in a batch; `key` is its custom id, the same in every process."""
-
-    key: str
-    messages: list[ChatMessage]
-    options: SamplingOptions
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a batch gave for one request: its completions, or why not (and if worth a retry)."""
-
-    completions: list[Completion] | None = None
-    error: str = ""
-    retry: bool = False
-
-
-@dataclass(frozen=True)
-class BatchResults:
-    """An ended batch: an outcome per request key, and the outcome of any key it lacks."""
-
-    outcomes: dict[str, Outcome]
-    missing: Outcome = field(
-        default_factory=lambda: Outcome(error="no result in the batch output", retry=True)
-    )
-
-
-class BatchProvider(Protocol):
-    """One provider's batch endpoints: submit items, and poll a batch until it has ended."""
-
-    name: str
-    model: str
-
-    async def submit(self, items: list[BatchItem], token: str) -> str:
-        """Create a batch of `items`, tagged with `token` where the provider allows; return
-        its id."""
-
-    async def find(self, token: str, since: float) -> str | None:
-        """The id of the batch tagged `token`, created after `since` (unix time), if any."""
-
-    async def poll(self, batch_id: str) -> BatchResults | None:
-        """None while the batch runs; its results once it has ended (completed or not)."""
-
-    async def aclose(self) -> None: ...
 
 
 def request_key(
@@ -304,39 +246,3 @@ class BatchingBackend:
             if results is not None:
                 return results
             await asyncio.sleep(self.poll_interval)
-
-
-def make_batch_backend(
-    name: str,
-    *,
-    model: str | None,
-    base_url: str | None,
-    journal: Path,
-    timeout: float = 120.0,
-    max_retries: int = 2,
-) -> BatchingBackend:
-    """`--batch`: the provider batch API of the `openai` or `anthropic` backend."""
-    from journeygen.backends import DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_MODEL
-
-    provider: BatchProvider
-    if name == "openai":
-        from journeygen.backends.batch_openai import OpenAIBatchProvider
-
-        provider = OpenAIBatchProvider(
-            model or DEFAULT_OPENAI_MODEL,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-    elif name == "anthropic":
-        from journeygen.backends.batch_anthropic import AnthropicBatchProvider
-
-        provider = AnthropicBatchProvider(
-            model or DEFAULT_ANTHROPIC_MODEL,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-    else:
-        raise ValueError(f"batch mode needs the openai or anthropic backend, not {name!r}")
-    return BatchingBackend(provider, journal)
