@@ -8,28 +8,13 @@ from typing import Any
 
 import httpx2
 import pytest
+from chat_cases import QUESTION, total
 
-from journeygen.backends.base import (
-    Backend,
-    BackendError,
-    ChatMessage,
-    Completion,
-    SamplingOptions,
-)
+from journeygen.backends.base import Backend, BackendError, ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
 from journeygen.backends.local import LocalBackend
 from journeygen.backends.openai_backend import OpenAIBackend
 from journeygen.models import Usage
-
-QUESTION: list[ChatMessage] = [
-    {"role": "system", "content": "You are a careful maths tutor."},
-    {"role": "user", "content": "What is 12 + 30? Think step by step."},
-]
-
-
-def total(completions: list[Completion]) -> Usage:
-    return sum((c.usage for c in completions), Usage())
-
 
 # --- FakeBackend -----------------------------------------------------------------------
 

@@ -10,26 +10,12 @@ from typing import Any
 
 import httpx2
 import pytest
+from chat_cases import QUESTION, total
 
-from journeygen.backends.base import (
-    BackendError,
-    ChatMessage,
-    Completion,
-    SamplingOptions,
-    UnparseableResponse,
-)
+from journeygen.backends.base import BackendError, SamplingOptions, UnparseableResponse
 from journeygen.backends.openai_backend import NO_KEY, OpenAIBackend
 from journeygen.models import Usage
 from journeygen.runtime.cache import CachedBackend
-
-QUESTION: list[ChatMessage] = [
-    {"role": "system", "content": "You are a careful maths tutor."},
-    {"role": "user", "content": "What is 12 + 30? Think step by step."},
-]
-
-
-def total(completions: list[Completion]) -> Usage:
-    return sum((c.usage for c in completions), Usage())
 
 
 @pytest.fixture(autouse=True)
