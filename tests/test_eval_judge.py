@@ -1,8 +1,10 @@
-"""eval-judge: judges scored against human step labels, in our format and PRM800K's."""
+"""eval-judge: judges scored against human step labels, in our format, PRM800K's and
+ProcessBench's (with ProcessBench's first-error metric)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,11 @@ from journeygen.cli import main
 from journeygen.judges.answer import AnswerJudge
 from journeygen.judges.arithmetic import ArithmeticJudge
 from journeygen.judges.calibration import evaluate, read_labelled
+from journeygen.models import Label, Node, Problem, Verdict
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "examples" / "labelled.jsonl"
+PROCESSBENCH = ROOT / "examples" / "processbench.jsonl"
 PRM = Path(__file__).parent / "data" / "prm800k_sample.jsonl"
 
 
@@ -87,7 +91,16 @@ def test_command_prints_the_table(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert lines[2].split() == ["arithmetic", "51", "20", "6", "6", "1.00", "0.30", "0.46", "6"]
     assert lines[3].split() == ["answer", "51", "20", "9", "9", "1.00", "0.45", "0.62", "16"]
-    assert len(lines) == 5
+    # 9 of the 16 solutions have a wrong step. Each of the six slips the arithmetic judge
+    # catches is its solution's first wrong step; the answer judge flags only final steps,
+    # and only in `apples` is the final step the first wrong one. Error-free: nothing flagged.
+    assert lines[6].split() == [
+        "judge", "erroneous", "located", "error", "acc", "error-free", "passed", "correct",
+        "acc", "F1",
+    ]  # fmt: skip
+    assert lines[8].split() == ["arithmetic", "9", "6", "66.7", "7", "7", "100.0", "80.0"]
+    assert lines[9].split() == ["answer", "9", "1", "11.1", "7", "7", "100.0", "20.0"]
+    assert len(lines) == 11
 
 
 def test_command_scores_the_llm_judge_on_a_scripted_backend(tmp_path: Path) -> None:
@@ -109,6 +122,156 @@ def test_command_scores_the_llm_judge_on_a_scripted_backend(tmp_path: Path) -> N
 
 
 def test_command_refuses_rollout_and_unknown_judges() -> None:
-    for name, message in (("rollout", "labels steps from a searched tree"), ("magic", "unknown judge")):
+    for name, message in (
+        ("rollout", "labels steps from a searched tree"),
+        ("magic", "unknown judge"),
+    ):
         done = CliRunner().invoke(main, ["eval-judge", str(EXAMPLE), "--judge", name])
         assert done.exit_code == 2 and message in done.output
+
+
+class _Always:
+    """A judge that gives every step one label and records what it was asked to judge."""
+
+    def __init__(self, label: Label) -> None:
+        self.name = f"always-{label}"
+        self.label = label
+        self.asked: list[str] = []
+
+    async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
+        self.asked.append(f"{problem.id}:{len(path)}")
+        return [Verdict(judge=self.name, label=self.label, reason="every step")]
+
+
+def _with_gold_answers(tmp_path: Path) -> Path:
+    """The ProcessBench fixture with a gold `answer` added to each row, worked out by hand."""
+    gold = {"pb-01": 15, "pb-02": 260, "pb-03": 6, "pb-04": 480, "pb-05": 45,
+            "pb-06": 36, "pb-07": 20, "pb-08": 14, "pb-09": 7, "pb-10": 42}  # fmt: skip
+    rows = [json.loads(line) for line in PROCESSBENCH.read_text().splitlines()]
+    path = tmp_path / "processbench-gold.jsonl"
+    path.write_text("".join(json.dumps({**row, "answer": gold[row["id"]]}) + "\n" for row in rows))
+    return path
+
+
+def test_processbench_rows_are_labelled_up_to_their_first_wrong_step() -> None:
+    steps, rejects = read_labelled(PROCESSBENCH)
+    assert rejects == []
+    assert len(steps) == 33
+    pb05 = [step for step in steps if step.problem.id == "pb-05"]  # label 1 of 3 steps
+    assert [step.gold for step in pb05] == ["correct", "incorrect", "unknown"]
+    assert pb05[0].problem.question.startswith("Sam reads 15 pages")
+    assert pb05[0].problem.answer is None  # ProcessBench rows carry no gold answer
+    assert [(s.node.id, s.node.terminal, s.node.answer) for s in pb05] == [
+        ("1", False, None),
+        ("1.1", False, None),
+        ("1.1.1", True, "55"),
+    ]
+    assert {step.solution for step in pb05} == {pb05[0].solution}
+    assert pb05[0].solution is not None and pb05[0].solution.first_error == 1
+    pb01 = [step for step in steps if step.problem.id == "pb-01"]  # label -1: all correct
+    assert [step.gold for step in pb01] == ["correct"] * 3
+    assert pb01[0].solution is not None and pb01[0].solution.first_error == -1
+
+
+async def test_processbench_scores_on_the_fixture_match_the_hand_count() -> None:
+    """Both metrics, counted by hand from examples/processbench.jsonl."""
+    # pb-01..04 are right; pb-05..10 have one labelled wrong step each: 24 steps rated, 9
+    # after a wrong one. The arithmetic judge finds the first wrong step of pb-05
+    # (15 + 30 = 55), pb-06 (7 * 6 = 48) and pb-07 (5 * 24 = 100, a claim the answer does not
+    # use); in pb-08 its first flag (50 - 23 = 28) comes after the wrong move (3 + 8 for 3
+    # books at 8), and pb-09 and pb-10 go wrong with right sums. Without gold answers the
+    # answer judge says nothing but unknown.
+    steps, _ = read_labelled(PROCESSBENCH)
+    arithmetic = await evaluate(ArithmeticJudge(), steps)
+    assert (arithmetic.steps, arithmetic.wrong, arithmetic.skipped) == (24, 6, 9)
+    assert (arithmetic.flagged, arithmetic.true_positives) == (3, 3)
+    assert (arithmetic.erroneous, arithmetic.located) == (6, 3)
+    assert (arithmetic.error_free, arithmetic.passed) == (4, 4)
+    assert arithmetic.error_accuracy == pytest.approx(1 / 2)
+    assert arithmetic.correct_accuracy == 1.0
+    assert arithmetic.first_error_f1 == pytest.approx(2 * 0.5 * 1.0 / 1.5)
+    answer = await evaluate(AnswerJudge(), steps)
+    assert (answer.flagged, answer.decided, answer.located, answer.passed) == (0, 0, 0, 4)
+    assert (answer.error_accuracy, answer.correct_accuracy) == (0.0, 1.0)
+    assert answer.first_error_f1 == 0.0
+
+
+async def test_a_gold_answer_added_to_processbench_rows_is_checked(tmp_path: Path) -> None:
+    """A gold `answer` (not ProcessBench's) lets the answer judge guess final steps."""
+    # It flags the final step of pb-05, 06, 08, 09 and 10; only in pb-09 is that the first
+    # wrong step (the others went wrong earlier; their final steps are unrated). pb-07's
+    # final answer is right despite its wrong step.
+    steps, rejects = read_labelled(_with_gold_answers(tmp_path))
+    assert rejects == [] and steps[0].problem.answer == "15"
+    score = await evaluate(AnswerJudge(), steps)
+    # rated final steps: four right ones and pb-09's wrong one
+    assert (score.decided, score.flagged, score.true_positives) == (5, 1, 1)
+    assert (score.erroneous, score.located, score.error_free, score.passed) == (6, 1, 4, 4)
+    assert score.first_error_f1 == pytest.approx(2 * (1 / 6) * 1.0 / (1 / 6 + 1.0))
+
+
+async def test_unrated_steps_are_judged_only_until_the_judge_flags_one() -> None:
+    """An LLM judge is not paid for unrated steps that can no longer change its guess."""
+    # a judge that flags every step is asked about the 24 rated steps alone; one that flags
+    # nothing about all 33
+    steps, _ = read_labelled(PROCESSBENCH)
+    flagger = _Always("incorrect")
+    score = await evaluate(flagger, steps)
+    assert len(flagger.asked) == 24 and "pb-05:2" not in flagger.asked
+    # it guesses step 0 everywhere: right for pb-06 and pb-08, wrong for every right solution
+    assert (score.located, score.passed, score.first_error_f1) == (2, 0, 0.0)
+    silent = _Always("unknown")
+    score = await evaluate(silent, steps)
+    assert len(silent.asked) == 33
+    assert (score.steps, score.skipped, score.located, score.passed) == (24, 9, 0, 4)
+
+
+def test_bad_processbench_rows_are_named(tmp_path: Path) -> None:
+    good = {"id": "ok", "problem": "1 + 1?", "steps": ["1 + 1 = 2."], "label": -1}
+    rows = [
+        good,
+        {**good, "label": 1},
+        {**good, "label": -2},
+        {**good, "label": "0"},
+        {**good, "final_answer_correct": "yes"},
+        {**good, "rating": 3},
+    ]
+    path = tmp_path / "pb.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    steps, rejects = read_labelled(path)
+    assert len(steps) == 1 and steps[0].gold == "correct"
+    assert [str(r) for r in rejects] == [
+        f"{path}:2: field 'label': first wrong step 1, but the solution has 1 steps",
+        f"{path}:3: field 'label': Input should be greater than or equal to -1",
+        f"{path}:4: field 'label': Input should be a valid integer",
+        f"{path}:5: field 'final_answer_correct': Input should be a valid boolean",
+        f"{path}:6: field 'rating': Extra inputs are not permitted",
+    ]
+
+
+async def test_a_last_step_that_states_no_answer_is_wrong_even_with_the_gold_number(
+    tmp_path: Path,
+) -> None:
+    """Only a stated answer counts, as in search: the gold number in passing is not one."""
+    path = tmp_path / "unstated.jsonl"
+    row = {"question": "48 clips in April, half as many in May. How many in all?", "answer": "72",
+           "steps": ["In May she sold 48 / 2 = 24.", "In all she sold 48 + 24 = 72 clips."],
+           "labels": ["correct", "correct"]}  # fmt: skip
+    path.write_text(json.dumps(row) + "\n")
+    steps, _ = read_labelled(path)
+    last = steps[-1]
+    assert last.node.terminal and last.node.answer is None
+    (verdict,) = await AnswerJudge().judge(last.problem, last.path, last.node)
+    assert verdict.label == "incorrect" and "states no final answer" in verdict.reason
+    score = await evaluate(AnswerJudge(), steps)
+    assert (score.flagged, score.true_positives, score.passed) == (1, 0, 0)
+
+
+def test_command_prints_the_processbench_table() -> None:
+    done = CliRunner().invoke(main, ["eval-judge", str(PROCESSBENCH), "--judge", "arithmetic"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert lines[2].split() == ["arithmetic", "24", "6", "3", "3", "1.00", "0.50", "0.67", "3"]
+    assert "9 labelled unknown left out" in lines[3]
+    assert lines[7].split() == ["arithmetic", "6", "3", "50.0", "4", "4", "100.0", "66.7"]
+    assert lines[8].startswith("10 solutions")

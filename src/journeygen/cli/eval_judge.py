@@ -20,7 +20,7 @@ from journeygen.judges.calibration import JudgeScore, evaluate, read_labelled
 from journeygen.prompts import load_prompts
 from journeygen.runtime.loop import run_batch
 
-__all__ = ["eval_judge_command", "score_table"]
+__all__ = ["eval_judge_command", "first_error_table", "score_table"]
 
 _EVALUABLE = [name for name in JUDGE_NAMES if JUDGES[name].step_judge is not None]
 
@@ -29,23 +29,25 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def score_table(scores: list[JudgeScore]) -> Table:
-    """One row per judge: counts, then precision, recall and F1 of the `incorrect` class."""
-    table = Table(
-        "judge",
-        "steps",
-        "wrong",
-        "flagged",
-        "caught",
-        "precision",
-        "recall",
-        "F1",
-        "decided",
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _table(*columns: str) -> Table:
+    return Table(
+        *columns,
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
         padding=(0, 1),
         collapse_padding=True,
+    )
+
+
+def score_table(scores: list[JudgeScore]) -> Table:
+    """One row per judge: counts, then precision, recall and F1 of the `incorrect` class."""
+    table = _table(
+        "judge", "steps", "wrong", "flagged", "caught", "precision", "recall", "F1", "decided"
     )
     for score in scores:
         table.add_row(
@@ -58,6 +60,26 @@ def score_table(scores: list[JudgeScore]) -> Table:
             _ratio(score.recall),
             _ratio(score.f1),
             str(score.decided),
+        )
+    return table
+
+
+def first_error_table(scores: list[JudgeScore]) -> Table:
+    """One row per judge: ProcessBench's accuracies on erroneous and error-free solutions
+    and their harmonic mean, in percent as the paper prints them."""
+    table = _table(
+        "judge", "erroneous", "located", "error acc", "error-free", "passed", "correct acc", "F1"
+    )
+    for score in scores:
+        table.add_row(
+            score.judge,
+            str(score.erroneous),
+            str(score.located),
+            _percent(score.error_accuracy),
+            str(score.error_free),
+            str(score.passed),
+            _percent(score.correct_accuracy),
+            _percent(score.first_error_f1),
         )
     return table
 
@@ -108,9 +130,11 @@ def eval_judge_command(
     seed: int,
     prompts_dir: Path | None,
 ) -> None:
-    """Score judges on LABELLED (jsonl: question, steps, one label per step; or PRM800K rows):
-    step-level precision, recall and F1 of the `incorrect` class against the human labels.
-    Steps labelled unknown (PRM800K rating 0) are left out."""
+    """Score judges on LABELLED (jsonl: question, steps, one label per step; or PRM800K or
+    ProcessBench rows): step-level precision, recall and F1 of the `incorrect` class against
+    the human labels, then ProcessBench's first-error accuracies and F1 over whole solutions.
+    Steps labelled unknown (PRM800K rating 0, ProcessBench steps after the first wrong one)
+    are left out of the step counts."""
     names = judge_values
     steps, rejects = read_labelled(labelled)
     for reject in rejects:
@@ -145,3 +169,12 @@ def eval_judge_command(
         "wrong = human label incorrect, flagged = judged incorrect, caught = both",
         markup=False,
     )
+    if scores and scores[0].erroneous + scores[0].error_free:
+        stdout.print()
+        stdout.print(first_error_table(scores), soft_wrap=False)
+        stdout.print(
+            f"{scores[0].erroneous + scores[0].error_free} solutions; ProcessBench: a judge's "
+            "first flagged step is its guess of the first wrong one; located = guessed right, "
+            "passed = error-free and nothing flagged; F1 = harmonic mean of the accuracies",
+            markup=False,
+        )

@@ -1,9 +1,11 @@
 """Calibrate a judge: its step verdicts against human labels, as precision, recall and F1 of
-the `incorrect` class (how the paper compared o1-mini with Math-Shepherd).
+the `incorrect` class (how the paper compared o1-mini with Math-Shepherd), and ProcessBench's
+first-error metric over whole solutions.
 
 Labelled files are jsonl; each row is detected on its own: our simple format
-(`question`, optional `answer` and `id`, `steps`, one label per step) or a PRM800K row (every
-rated completion counts, judged after the chosen steps before it).
+(`question`, optional `answer` and `id`, `steps`, one label per step), a PRM800K row (every
+rated completion counts, judged after the chosen steps before it) or a ProcessBench row
+(`problem`, `steps`, `label` = index of the first wrong step or -1).
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, StrictBool, StrictInt, ValidationError, ValidationInfo, field_validator
 
-from journeygen.judges.answers import extract_answer, last_number
+from journeygen.judges.answers import extract_answer
 from journeygen.judges.base import Judge
 from journeygen.models import Label, Node, Problem, StrictModel
 from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
 from journeygen.problems.prm800k import is_prm800k, parse_row, row_to_tree
 
-__all__ = ["JudgeScore", "LabelledStep", "evaluate", "read_labelled"]
+__all__ = ["JudgeScore", "LabelledStep", "Solution", "evaluate", "is_processbench", "read_labelled"]
 
 
 class LabelledRow(StrictModel):
@@ -42,43 +44,116 @@ class LabelledRow(StrictModel):
         return labels
 
 
+class ProcessBenchRow(StrictModel):
+    """A Qwen/ProcessBench row: the steps of one solution and the index of its first wrong
+    step (-1: none); steps after it carry no label. `answer` is not ProcessBench's: add a
+    gold answer there and the `answer` judge can check final steps against it."""
+
+    id: str | None = None
+    generator: str | None = None
+    problem: str = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)
+    label: StrictInt = Field(ge=-1)
+    final_answer_correct: StrictBool | None = None
+    answer: str | int | float | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _a_step_of_the_solution(cls, label: int, info: ValidationInfo) -> int:
+        steps = info.data.get("steps")
+        if steps is not None and label >= len(steps):
+            raise ValueError(f"first wrong step {label}, but the solution has {len(steps)} steps")
+        return label
+
+    @property
+    def labels(self) -> list[Label]:
+        """Correct before the first wrong step, incorrect at it, unknown (not rated) after."""
+        labels: list[Label] = ["correct"] * len(self.steps)
+        if self.label != -1:
+            labels[self.label] = "incorrect"
+            labels[self.label + 1 :] = ["unknown"] * (len(self.steps) - self.label - 1)
+        return labels
+
+
+def is_processbench(row: dict[str, Any]) -> bool:
+    """A row in ProcessBench's shape: a `problem` and one `label` for the whole solution."""
+    return "problem" in row and "label" in row and not is_prm800k(row)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One whole labelled solution, for ProcessBench's metric: the line it came from and the
+    index of its first wrong step (-1: none)."""
+
+    line: int
+    first_error: int
+
+
 @dataclass(frozen=True)
 class LabelledStep:
-    """One step to judge: its problem, the steps before it, and the human label."""
+    """One step to judge: its problem, the steps before it, the human label, and the whole
+    solution when the file labels one (not PRM800K's trees of alternatives)."""
 
     problem: Problem
     path: tuple[Node, ...]
     node: Node
     gold: Label
+    solution: Solution | None = None
 
 
-def _steps_of(row: LabelledRow, problem: Problem) -> Iterator[LabelledStep]:
+def _first_error(labels: Sequence[Label]) -> int | None:
+    """The first wrong step (-1: none), or None when an unrated step comes before it."""
+    for index, label in enumerate(labels):
+        if label != "correct":
+            return index if label == "incorrect" else None
+    return -1
+
+
+def _steps_of(
+    problem: Problem, texts: Sequence[str], labels: Sequence[Label], line: int
+) -> Iterator[LabelledStep]:
+    first_error = _first_error(labels)
+    solution = None if first_error is None else Solution(line, first_error)
     path: list[Node] = []
-    for index, (text, gold) in enumerate(zip(row.steps, row.labels, strict=True), start=1):
-        last = index == len(row.steps)
+    for index, (text, gold) in enumerate(zip(texts, labels, strict=True), start=1):
+        last = index == len(texts)
         node = Node(
             id=".".join(["1"] * index),
             parent=path[-1].id if path else None,
             text=text,
             source="import",
             terminal=last,
-            answer=(extract_answer(text) or last_number(text)) if last else None,
+            answer=extract_answer(text) if last else None,
         )
-        yield LabelledStep(problem, tuple(path), node, gold)
+        yield LabelledStep(problem, tuple(path), node, gold, solution)
         path.append(node)
 
 
-def _ours(data: dict[str, Any], number: int, stem: str) -> list[LabelledStep]:
+def _validated(model: type[LabelledRow] | type[ProcessBenchRow], data: dict[str, Any]) -> Any:
     try:
-        row = LabelledRow.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         message = error["msg"].removeprefix("Value error, ")
         raise RowError(".".join(str(p) for p in error["loc"]) or None, message) from None
-    answer = None if row.answer is None else str(row.answer)
-    problem_id = safe_id(row.id) if row.id else f"{stem}-{number:06d}"
-    problem = Problem(id=problem_id, question=row.question, answer=answer)
-    return list(_steps_of(row, problem))
+
+
+def _problem(row_id: str | None, question: str, answer: object, number: int, stem: str) -> Problem:
+    problem_id = safe_id(row_id) if row_id else f"{stem}-{number:06d}"
+    gold = None if answer is None else str(answer)
+    return Problem(id=problem_id, question=question, answer=gold)
+
+
+def _ours(data: dict[str, Any], number: int, stem: str) -> list[LabelledStep]:
+    row: LabelledRow = _validated(LabelledRow, data)
+    problem = _problem(row.id, row.question, row.answer, number, stem)
+    return list(_steps_of(problem, row.steps, row.labels, number))
+
+
+def _processbench(data: dict[str, Any], number: int, stem: str) -> list[LabelledStep]:
+    row: ProcessBenchRow = _validated(ProcessBenchRow, data)
+    problem = _problem(row.id, row.problem, row.answer, number, stem)
+    return list(_steps_of(problem, row.steps, row.labels, number))
 
 
 def _prm800k(data: dict[str, Any], number: int, stem: str, source: str) -> list[LabelledStep]:
@@ -104,6 +179,8 @@ def read_labelled(path: str | Path) -> tuple[list[LabelledStep], list[Reject]]:
             row = parse_line(data)
             if is_prm800k(row):
                 steps += _prm800k(row, number, stem, str(path))
+            elif is_processbench(row):
+                steps += _processbench(row, number, stem)
             else:
                 steps += _ours(row, number, stem)
         except RowError as err:
@@ -113,7 +190,9 @@ def read_labelled(path: str | Path) -> tuple[list[LabelledStep], list[Reject]]:
 
 @dataclass
 class JudgeScore:
-    """A judge's confusion counts for the `incorrect` class over steps with a human label."""
+    """A judge's confusion counts for the `incorrect` class over steps with a human label,
+    and its ProcessBench counts over whole solutions (its first flagged step is its guess of
+    the first wrong one)."""
 
     judge: str
     steps: int = 0  # human label correct or incorrect
@@ -122,6 +201,10 @@ class JudgeScore:
     true_positives: int = 0
     decided: int = 0  # judged correct or incorrect (not silent, not unknown)
     skipped: int = 0  # human label unknown: left out
+    erroneous: int = 0  # solutions with a wrong step
+    located: int = 0  # of those, the first flagged step is the first wrong one
+    error_free: int = 0  # solutions with no wrong step
+    passed: int = 0  # of those, no step flagged
 
     @property
     def precision(self) -> float | None:
@@ -136,21 +219,60 @@ class JudgeScore:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p is not None and r is not None and p + r else None
 
+    @property
+    def error_accuracy(self) -> float | None:
+        """ProcessBench: share of erroneous solutions whose first wrong step it finds first."""
+        return self.located / self.erroneous if self.erroneous else None
+
+    @property
+    def correct_accuracy(self) -> float | None:
+        """ProcessBench: share of error-free solutions in which it flags no step."""
+        return self.passed / self.error_free if self.error_free else None
+
+    @property
+    def first_error_f1(self) -> float | None:
+        """ProcessBench's F1: the harmonic mean of the two accuracies (0 when both are 0)."""
+        a, c = self.error_accuracy, self.correct_accuracy
+        if a is None or c is None:
+            return None
+        return 2 * a * c / (a + c) if a + c else 0.0
+
+    def count_solution(self, first_error: int, first_flagged: int) -> None:
+        """Count one solution: its first wrong step and the judge's first flag (-1: none)."""
+        if first_error == -1:
+            self.error_free += 1
+            self.passed += first_flagged == -1
+        else:
+            self.erroneous += 1
+            self.located += first_flagged == first_error
+
 
 async def evaluate(judge: Judge, steps: Sequence[LabelledStep]) -> JudgeScore:
     """Run `judge` on every step and count it against the human labels. A step is flagged
-    when any of the judge's verdicts on it is `incorrect`."""
+    when any of the judge's verdicts on it is `incorrect`. A step labelled unknown is left
+    out of the step counts, and judged only while its solution has no flagged step yet
+    (ProcessBench's guess needs it; nothing else does)."""
     score = JudgeScore(judge.name)
+    first_flagged: dict[Solution, int] = {}
     for step in steps:
+        solution = step.solution
+        open_solution = solution is not None and solution not in first_flagged
         if step.gold == "unknown":
             score.skipped += 1
-            continue
+            if not open_solution:
+                continue
         verdicts = await judge.judge(step.problem, step.path, step.node)
         labels = {verdict.label for verdict in verdicts}
         flagged = "incorrect" in labels
+        if flagged and solution is not None and open_solution:
+            first_flagged[solution] = len(step.path)
+        if step.gold == "unknown":
+            continue
         score.steps += 1
         score.wrong += step.gold == "incorrect"
         score.flagged += flagged
         score.true_positives += flagged and step.gold == "incorrect"
         score.decided += bool(labels - {"unknown"})
+    for solution in dict.fromkeys(step.solution for step in steps if step.solution):
+        score.count_solution(solution.first_error, first_flagged.get(solution, -1))
     return score
