@@ -11,13 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
+from hand_cases import PROBLEM, apples_nodes, leaf
 
-from journeygen.models import Tree
+from journeygen.config import RunConfig
+from journeygen.judges.labels import backup_labels
+from journeygen.models import Node, Problem, Tree
+from journeygen.prompts import load_prompts
 from journeygen.store import RunStore
-from journeygen.view.html import embed_json
+from journeygen.view.html import embed_json, render_report
+from journeygen.view.payload import report_payload
 from journeygen.view.walks import tree_paths
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -95,6 +100,22 @@ class DomParser(HTMLParser):
         ]
 
 
+def dump_dom(url: str, profile: Path, *flags: str) -> str:
+    """The DOM headless Chromium serialises once the page's scripts have run."""
+    assert CHROMIUM is not None
+    done = subprocess.run(
+        [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *flags,
+            "--virtual-time-budget=5000", "--dump-dom", url,
+        ],
+        capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
 @dataclass
 class Report:
     path: Path
@@ -102,20 +123,10 @@ class Report:
     profile: Path
 
     def render(self, fragment: str) -> tuple[str, DomParser]:
-        assert CHROMIUM is not None
-        done = subprocess.run(
-            [
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", f"--user-data-dir={self.profile}",
-                "--virtual-time-budget=5000", "--dump-dom", self.path.as_uri() + fragment,
-            ],
-            capture_output=True, text=True, timeout=90, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr[-2000:]
+        dom = dump_dom(self.path.as_uri() + fragment, self.profile)
         parser = DomParser()
-        parser.feed(done.stdout)
-        return done.stdout, parser
+        parser.feed(dom)
+        return dom, parser
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +243,193 @@ def test_chromium_shows_a_rejected_row_as_text(report: Report) -> None:
     assert parsed.find("title")[0].text == ["journeygen · adv"]
     assert not any("data-pwned" in e.attrs for e in parsed.elements)
     assert parsed.find("img") == [] and "&lt;script&gt;" in dom
+
+
+# Appended to a copy of a report: once the page's own script has drawn the tree, it scrolls
+# the rightmost node (an answer at the deepest level) into the middle of the tree pane's
+# height and writes the boxes the tests compare into <body data-probe>, for --dump-dom.
+PROBE = """<script>
+(function () {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return [r.left, r.top, r.right, r.bottom];
+  };
+  const all = (sel) => Array.from(document.querySelectorAll(sel), box);
+  const pane = document.getElementById("tree-pane");
+  const cx = (g) => Number(g.querySelector("circle.body").getAttribute("cx"));
+  const nodes = Array.from(document.querySelectorAll("#tree-svg g.node"));
+  const right = nodes.reduce((a, b) => (cx(b) > cx(a) ? b : a));
+  pane.scrollTop += box(right)[1] - box(pane)[1] - pane.clientHeight / 2;
+  document.body.setAttribute("data-probe", JSON.stringify({
+    viewport: [innerWidth, innerHeight],
+    pane: box(pane),
+    side: box(document.getElementById("side")),
+    inner: [pane.clientWidth, pane.clientHeight, pane.scrollWidth],
+    rightmost: right.getAttribute("data-node"),
+    node: box(right),
+    nodes: nodes.map(box),
+    labels: all("#tree-svg text.label"),
+    marks: all("#tree-svg g.order circle"),
+  }));
+})();
+</script>
+"""
+Box = list[float]
+
+
+def probe(page: Path, fragment: str, size: tuple[int, int], profile: Path) -> dict[str, Any]:
+    """The probe's boxes for `page` opened at `fragment` in a window of `size` pixels."""
+    probed = page.with_name(f"probe-{size[0]}x{size[1]}-{page.name}")
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
+    dom = dump_dom(probed.as_uri() + fragment, profile, f"--window-size={size[0]},{size[1]}")
+    body = DomParser()
+    body.feed(dom)
+    data: dict[str, Any] = json.loads(body.find("body")[0].attrs["data-probe"])
+    # the window's width was honoured, so the test is real (headless keeps some height back)
+    assert data["viewport"][0] == size[0] and data["viewport"][1] <= size[1]
+    return data
+
+
+def overlap(a: Box, b: Box, slack: float = 0.5) -> bool:
+    """Whether two [left, top, right, bottom] boxes share more than `slack` pixels."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > slack and min(a[3], b[3]) - max(a[1], b[1]) > slack
+
+
+def assert_marks_cover_no_label(data: dict[str, Any]) -> None:
+    marks, labels = data["marks"], data["labels"]
+    assert marks and labels
+    assert [(m, lb) for m in marks for lb in labels if overlap(m, lb)] == []
+    assert [(a, b) for i, a in enumerate(marks) for b in marks[i + 1 :] if overlap(a, b)] == []
+
+
+# Steps of realistic length, so labels are cut; the shape of a default search (width 4, keep
+# 2, depth 4): at each depth one step goes on, next to three finished ones (9, 8, 7).
+ON = (
+    "First, Tom starts with 3 apples; then he buys 5 more apples at the market, so we need to "
+    "add the two amounts together to find the total number of apples he has."
+)
+FINALS = [
+    ("He buys 6 more, so 3 + 6 = 9 apples in total. The answer is 9.", "9"),
+    ("Adding them: 3 + 5 = 8, so Tom now has 8 apples altogether. The answer is 8.", "8"),
+    ("Perhaps the question means he gives some away: 3 + 5 - 1 = 7. The answer is 7.", "7"),
+]
+
+
+def deep_tree() -> Tree:
+    """A depth-4 tree of 16 steps whose deepest level holds only final answers."""
+    nodes, parent = [], None
+    for depth in range(1, 5):
+        first = f"{parent}.1" if parent else "1"
+        if depth < 4:
+            nodes.append(Node(id=first, parent=parent, text=ON))
+        else:
+            nodes.append(leaf(first, parent, ON + " The answer is 5.", "5"))
+        for i, (text, answer) in enumerate(FINALS, start=2):
+            nodes.append(leaf(f"{parent}.{i}" if parent else str(i), parent, text, answer))
+        parent = first
+    backup_labels(nodes, "8")
+    question = "Tom has 3 apples and buys 5 more at the market. How many apples does he have?"
+    return Tree(
+        problem=Problem(id="deep", question=question, answer="8"),
+        nodes=nodes,
+        config=RunConfig().model_dump(mode="json"),
+    )
+
+
+@pytest.fixture(scope="module")
+def deep_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
+    """The report of `deep_tree`, as `journeygen view` writes it."""
+    root = tmp_path_factory.mktemp("deep")
+    tree = deep_tree()
+    page = root / "report.html"
+    page.write_text(render_report(report_payload([tree], load_prompts(), run="deep")))
+    yield Report(page, tree, root / "profile")
+
+
+@needs_chromium
+@pytest.mark.parametrize("size", [(1400, 900), (1000, 800)])
+def test_chromium_keeps_the_deepest_answers_beside_the_panel_and_marks_off_labels(
+    deep_report: Report, size: tuple[int, int]
+) -> None:
+    tree = deep_report.tree
+    data = probe(deep_report.path, "#p=deep", size, deep_report.profile)
+    pane, side, node = data["pane"], data["side"], data["node"]
+    client_width, client_height, scroll_width = data["inner"]
+    assert not overlap(pane, side)
+    # the whole width of the tree is in view: no node or label runs under the panel
+    assert scroll_width <= client_width
+    for box in data["nodes"]:
+        assert pane[0] - 0.5 <= box[0] and box[2] <= pane[0] + client_width + 0.5, box
+    # the deepest answer, scrolled to, is inside the pane and clear of the panel
+    assert tree.node(data["rightmost"]).terminal
+    assert pane[1] <= node[1] and node[3] <= pane[1] + client_height
+    assert not overlap(node, side)
+    assert_marks_cover_no_label(data)
+
+
+@needs_chromium
+def test_chromium_puts_journey_marks_off_the_labels_of_the_adversarial_tree(
+    report: Report,
+) -> None:
+    data = probe(report.path, "#p=xss", (1400, 900), report.profile)
+    journey = next(p for p in tree_paths(report.tree) if p.kind == "journey")
+    assert len(data["marks"]) == len(journey.segments)
+    assert_marks_cover_no_label(data)
+    assert data["inner"][2] <= data["inner"][0]
+
+
+def thinking_tree() -> Tree:
+    """The apples hand tree whose wrong step 1.2 carries a reasoning model's hostile thinking."""
+    nodes = [
+        n.model_copy(update={"reasoning": THINKING}) if n.id == "1.2" else n for n in apples_nodes()
+    ]
+    return Tree(problem=PROBLEM, nodes=nodes, config=RunConfig().model_dump(mode="json"))
+
+
+THINKING = f"Hmm, maybe he buys 4? <script>{PWN_TITLE}</script> " + (
+    f'"><img src=x onerror="{PWN_ATTR}"> ' * 3
+)
+
+
+def test_payload_keeps_reasoning_only_on_steps_that_have_it() -> None:
+    payload = report_payload([thinking_tree()], load_prompts(), run="thinking")
+    nodes = {n["id"]: n for n in payload["problems"][0]["nodes"]}
+    assert nodes["1.2"]["reasoning"] == THINKING
+    assert [i for i, n in nodes.items() if "reasoning" in n] == ["1.2"]
+    data = render_report(payload).split('id="report-data">')[1].split("</script>")[0]
+    assert "<" not in data and json.loads(data) == payload
+
+
+@pytest.fixture(scope="module")
+def hand_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the thinking hand tree, whose journey has two detours in three columns."""
+    page = tmp_path_factory.mktemp("hand") / "thinking.html"
+    page.write_text(render_report(report_payload([thinking_tree()], load_prompts(), run="t")))
+    return page
+
+
+@needs_chromium
+def test_chromium_shows_a_steps_reasoning_as_text(hand_page: Path) -> None:
+    profile = hand_page.with_name("profile")
+    parsed = DomParser()
+    parsed.feed(dump_dom(hand_page.as_uri() + "#p=apples&n=1.2", profile))
+    assert parsed.find("body")[0].attrs.get("data-ready") == "1"
+    assert "".join(parsed.find("div", **{"data-field": "reasoning"})[0].text) == THINKING
+    assert parsed.find("title")[0].text == ["journeygen · t"]
+    assert parsed.find("img") == [] and not any("data-pwned" in e.attrs for e in parsed.elements)
+    assert [e.tag for e in parsed.elements].count("script") == 2
+    # a step without reasoning shows no thinking section
+    other = DomParser()
+    other.feed(dump_dom(hand_page.as_uri() + "#p=apples&n=1", profile))
+    assert other.find("div", **{"data-field": "reasoning"}) == []
+
+
+@needs_chromium
+@pytest.mark.parametrize("size", [(1400, 900), (1000, 800)])
+def test_chromium_puts_every_journey_mark_of_the_hand_tree_off_the_labels(
+    hand_page: Path, size: tuple[int, int]
+) -> None:
+    data = probe(hand_page, "#p=apples", size, hand_page.with_name("profile"))
+    assert len(data["marks"]) == 9  # the hand tree's journey: 9 segments
+    assert_marks_cover_no_label(data)
+    assert data["inner"][2] <= data["inner"][0] and not overlap(data["pane"], data["side"])

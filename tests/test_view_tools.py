@@ -16,16 +16,20 @@ import pytest
 from hand_cases import PROBLEM, apples_nodes
 from rich.console import Console, RenderableType
 
-from journeygen.config import JourneyConfig, RunConfig
+from journeygen.backends.base import Completion
+from journeygen.backends.fake import FakeBackend
+from journeygen.config import JourneyConfig, RunConfig, SearchConfig
+from journeygen.derive.samples import SampleSettings, samples
+from journeygen.derive.texts import TextCache
+from journeygen.judges.answer import AnswerJudge
 from journeygen.models import Tree
 from journeygen.prompts import load_prompts
-from journeygen.derive.samples import SampleSettings, samples
-from journeygen.view.stats import compute_stats
-from journeygen.store import Manifest, RunStore
-from journeygen.derive.texts import TextCache
+from journeygen.search.tree import search
+from journeygen.store import Manifest, RunStore, tree_json
 from journeygen.view.graph import dot_quote, node_link, to_dot
 from journeygen.view.payload import report_payload, word_diff
 from journeygen.view.plots import PLOT_FILES, write_plots
+from journeygen.view.stats import compute_stats
 from journeygen.view.terminal import render_tree
 from journeygen.view.walks import tree_paths
 
@@ -255,3 +259,94 @@ def test_show_and_graph_commands_on_a_saved_run(tmp_path: Path) -> None:
 def test_journey_config_default_is_what_the_hand_tree_relies_on() -> None:
     config = JourneyConfig()
     assert (config.detours, config.wrong_trials, config.samples_per_tree) == (2, 1, 1)
+
+
+def thinking(*texts: str) -> list[Completion]:
+    """Scripted replies of a reasoning server: each text with its own numbered thinking."""
+    return [
+        Completion(text=text, reasoning=f"thinking {i}: [bold]<script>x</script>[/]")
+        for i, text in enumerate(texts, start=1)
+    ]
+
+
+async def test_a_search_keeps_each_steps_reasoning_and_show_prints_it() -> None:
+    beam = RunConfig(search=SearchConfig(width=2, keep=1, depth=2))
+    backend = FakeBackend(
+        thinking(
+            "Tom starts with 3 apples.",
+            "3 + 5 = 9. The answer is 9.",
+            "He buys 5 more, so 3 + 5 = 8. The answer is 8.",
+            "3 + 4 = 7. The answer is 7.",
+        )
+    )
+    tree = await search(PROBLEM, backend, [AnswerJudge()], beam, load_prompts())
+    assert {n.id: n.reasoning for n in tree.nodes} == {
+        "1": "thinking 1: [bold]<script>x</script>[/]",
+        "2": "thinking 2: [bold]<script>x</script>[/]",
+        "1.1": "thinking 3: [bold]<script>x</script>[/]",
+        "1.2": "thinking 4: [bold]<script>x</script>[/]",
+    }
+    shown = plain(render_tree(tree)).splitlines()
+    step = next(i for i, line in enumerate(shown) if "[1.1] " in line)
+    assert shown[step + 1].endswith("thinking: thinking 3: [bold]<script>x</script>[/]")
+    assert Tree.model_validate_json(tree_json(tree)) == tree
+
+
+async def test_rollouts_put_the_reasoning_on_the_first_new_step_of_each_solution() -> None:
+    config = RunConfig(search=SearchConfig(strategy="best_of_n", rollouts=2, depth=3))
+    backend = FakeBackend(
+        thinking(
+            "Tom starts with 3 apples.\nHe buys 5 more, so 3 + 5 = 8.\nThe answer is 8.",
+            "Tom starts with 3 apples.\nHe buys 4 more, so 3 + 4 = 7.\nThe answer is 7.",
+        )
+    )
+    tree = await search(PROBLEM, backend, [AnswerJudge()], config, load_prompts())
+    assert [(n.id, n.reasoning and n.reasoning.split(":")[0]) for n in tree.nodes] == [
+        ("1", "thinking 1"),
+        ("1.1", None),
+        ("1.1.1", None),
+        ("1.2", "thinking 2"),
+        ("1.2.1", None),
+    ]
+
+
+def test_terminal_shortens_long_reasoning_and_old_trees_load_without_it() -> None:
+    tree = hand_tree()
+    old = json.loads(tree_json(tree))
+    for node in old["nodes"]:
+        del node["reasoning"]  # a tree saved before steps kept the model's thinking
+    loaded = Tree.model_validate(old)
+    assert loaded == tree and all(n.reasoning is None for n in loaded.nodes)
+    assert "thinking:" not in plain(render_tree(loaded))
+    nodes = [
+        n.model_copy(update={"reasoning": "Let me see. " * 40}) if n.id == "2" else n
+        for n in tree.nodes
+    ]
+    lines = plain(render_tree(tree.model_copy(update={"nodes": nodes}))).splitlines()
+    line = lines[next(i for i, li in enumerate(lines) if "[2] " in li) + 1]
+    thought = line.split("thinking: ", 1)[1]
+    assert thought.startswith("Let me see. Let me see.") and thought.endswith("…")
+    assert len(thought) == 120  # one line of a wide terminal, not the whole monologue
+
+
+def test_generate_keeps_scripted_reasoning_for_show_and_view(tmp_path: Path) -> None:
+    row = {"id": "apples", "question": PROBLEM.question, "answer": "8"}
+    (tmp_path / "p.jsonl").write_text(json.dumps(row) + "\n")
+    script = [
+        {"text": "Tom starts with 3 apples.", "reasoning": "Start from what Tom has."},
+        {"text": "3 + 5 = 8. The answer is 8.", "reasoning": "<b>Add</b> the 5 he buys."},
+    ]
+    (tmp_path / "script.json").write_text(json.dumps(script))
+    done = journeygen(
+        "generate", "p.jsonl", "--run", "think", "--backend", "fake", "--model", "script.json",
+        "--width", "1", "--depth", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = journeygen("show", "think", "apples", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "thinking: Start from what Tom has." in shown.stdout
+    assert "thinking: <b>Add</b> the 5 he buys." in shown.stdout
+    done = journeygen("view", "think", "-o", "report.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "\\u003cb\\u003eAdd\\u003c/b\\u003e the 5 he buys." in page and "<b>" not in page

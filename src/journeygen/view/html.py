@@ -9,12 +9,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from journeygen.prompts import PromptSet
 from journeygen.derive.samples import SampleSettings
+from journeygen.prompts import PromptSet
 from journeygen.store import RunStore, atomic_open
 from journeygen.view.payload import read_rejects, report_payload
 
-__all__ = ["build_report", "embed_json", "render_report", "write_report"]
+__all__ = ["SCRIPTS", "build_report", "embed_json", "render_report", "write_report"]
 
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -32,13 +32,26 @@ def embed_json(data: Any) -> str:
     return "".join(_JSON_ESCAPES.get(char, char) for char in text)
 
 
+# The report's script, one concern a file, inlined in this order into one function scope
+# (report.html wraps it): later files call earlier ones, and report-app.js starts the page.
+SCRIPTS = (
+    "report-base.js",
+    "report-list.js",
+    "report-tree.js",
+    "report-journey.js",
+    "report-details.js",
+    "report-app.js",
+)
+
+
 def _asset(name: str) -> str:
     return resources.files("journeygen.view").joinpath("assets", name).read_text(encoding="utf-8")
 
 
 def render_report(payload: dict[str, Any]) -> str:
     """The report page for a payload built by `report_payload`."""
-    style, script = _asset("report.css"), _asset("report.js")
+    style = _asset("report.css")
+    script = "\n".join(_asset(name) for name in SCRIPTS)
     if "</style" in style.lower() or "</script" in script.lower():
         raise ValueError("report assets must not close their own <style>/<script> element")
     page = _asset("report.html")

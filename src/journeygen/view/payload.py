@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from journeygen.derive.journey import correct_leaf
-from journeygen.models import Sample, Tree
-from journeygen.prompts import PromptSet
 from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
 from journeygen.derive.samples import SampleSettings
+from journeygen.models import Sample, Tree
+from journeygen.prompts import PromptSet
 from journeygen.view.walks import Walk, tree_walks
 
 __all__ = ["read_rejects", "report_payload", "word_diff"]
@@ -73,6 +73,9 @@ def _walk(walk: Walk) -> dict[str, Any]:
 
 def _tree(tree: Tree, prompts: PromptSet, run: str, settings: SampleSettings) -> dict[str, Any]:
     data = tree.model_dump(mode="json", exclude={"config", "schema_version"})
+    for node in data["nodes"]:  # most steps carry no model thinking: keep the page small
+        if node.get("reasoning") is None:
+            node.pop("reasoning", None)
     data["has_correct_leaf"] = correct_leaf(tree) is not None
     data["walks"] = [_walk(walk) for walk in tree_walks(tree, prompts, run=run, settings=settings)]
     return data

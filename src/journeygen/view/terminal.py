@@ -1,5 +1,6 @@
-"""Trees in the terminal: every step with ✓/✗/?, its value, the reason for each ✗, and the
-journey's walk marked on its steps in order. Model text goes in as `Text`, never as markup."""
+"""Trees in the terminal: every step with ✓/✗/?, its value, the reason for each ✗, the start
+of the model's own thinking where it returned one, and the journey's walk marked on its steps
+in order. Model text goes in as `Text`, never as markup."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from journeygen.derive.journey import correct_leaf
+from journeygen.judges import BACKUP
 from journeygen.models import Journey, Node, Tree
-from journeygen.judges.labels import BACKUP_JUDGE
 from journeygen.view.walks import tree_paths
 
 __all__ = ["render_run", "render_tree"]
@@ -28,7 +29,7 @@ def _shorten(text: str, limit: int = 160) -> str:
 def _reason(node: Node) -> str:
     """The node's own judge's reason if it failed one, else the backed-up reason."""
     wrong = [v for v in node.verdicts if v.label == "incorrect"]
-    own = [v for v in wrong if v.judge != BACKUP_JUDGE]
+    own = [v for v in wrong if v.judge != BACKUP]
     return (own or wrong)[0].reason if wrong else ""
 
 
@@ -54,6 +55,8 @@ def _line(node: Node, on_path: bool, walk: list[str], hidden: int) -> Text:
         line.append(f"  ← {', '.join(walk)}", style=WALK_STYLE)
     if hidden:
         line.append(f"  (+{hidden} hidden below)", style="dim")
+    if node.reasoning:
+        line.append(f"\n    thinking: {_shorten(node.reasoning, 120)}", style="dim italic")
     if node.label == "incorrect":
         line.append(f"\n    why: {_reason(node)}", style=colour)
     return line

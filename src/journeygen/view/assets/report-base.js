@@ -1,0 +1,59 @@
+// journeygen report: draws a run's trees from the JSON in #report-data.
+// html.py inlines the report-*.js files into one function scope in a fixed order (base, list,
+// tree, journey, details, app); app.js starts the page once every file has run.
+// Every piece of model or problem text reaches the page through textContent or
+// setAttribute, never through innerHTML, so it is shown as text and never runs.
+const started = performance.now();
+const DATA = JSON.parse(document.getElementById("report-data").textContent);
+const SVGNS = "http://www.w3.org/2000/svg";
+const ROOT = "ROOT";
+const state = { filter: "all", query: "", key: null, walk: 0, node: ROOT, collapsed: new Set() };
+
+// ---- DOM helpers: text only ever goes in as text nodes ----
+function put(el, attrs, children) {
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value !== null && value !== undefined && value !== false) el.setAttribute(name, String(value));
+  }
+  for (const child of children || []) {
+    if (child === null || child === undefined || child === false) continue;
+    el.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+const h = (tag, attrs, children) => put(document.createElement(tag), attrs, children);
+const s = (tag, attrs, children) => put(document.createElementNS(SVGNS, tag), attrs, children);
+const clear = (el) => { while (el.firstChild) el.removeChild(el.firstChild); return el; };
+const $ = (id) => document.getElementById(id);
+const short = (text, n) => {
+  const flat = String(text).replace(/\s+/g, " ").trim();
+  return flat.length <= n ? flat : flat.slice(0, n - 1) + "…";
+};
+const fmt = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(2));
+
+function kv(pairs) {
+  const dl = h("dl", { class: "kv" });
+  for (const [k, v] of pairs) if (v !== null && v !== undefined && v !== "") dl.append(h("dt", {}, [k]), h("dd", {}, [String(v)]));
+  return dl;
+}
+
+// ---- one tree's links: children by parent (ROOT: the question) and the way up ----
+function index(t) {
+  const nodes = new Map(t.nodes.map((n) => [n.id, n]));
+  const kids = new Map([[ROOT, []]]);
+  for (const n of t.nodes) kids.set(n.id, []);
+  for (const n of t.nodes) {
+    const parent = n.parent === null ? ROOT : n.parent;
+    if (!kids.has(parent)) kids.set(parent, []);
+    kids.get(parent).push(n.id);
+  }
+  const parentOf = (id) => (id === ROOT ? null : (nodes.get(id).parent === null ? ROOT : nodes.get(id).parent));
+  return { nodes, kids, parentOf };
+}
+
+function descendants(ix, id) {
+  let count = 0;
+  for (const c of ix.kids.get(id) || []) count += 1 + descendants(ix, c);
+  return count;
+}
+
+function currentWalk(t) { return state.walk === null ? null : t.walks[state.walk] || null; }
