@@ -14,6 +14,7 @@ from journeygen.cli.journey_options import (
     reflect_backend_options,
     sample_settings,
 )
+from journeygen.derive.samples import PATH_SOURCES, PathSourceFilter
 from journeygen.export import (
     EXPORT_KINDS,
     FORMATS,
@@ -80,6 +81,14 @@ def default_path(out_dir: Path, run: str, kind: ExportKind, fmt: Format, options
     type=click.Path(dir_okay=False, path_type=Path),
     help="File to write (needs --kind); default under OUT_DIR/RUN (see below).",
 )
+@click.option(
+    "--path-source",
+    type=click.Choice(PATH_SOURCES),
+    default="any",
+    show_default=True,
+    help="Keep only journey/shortcut samples whose correct path is the model's own steps "
+    "(policy) or the problem's reference solution (reference). Not for dpo/prm rows.",
+)
 @click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, path_type=Path))
 @trees_dir_option
 @out_dir_option
@@ -93,6 +102,7 @@ def export_command(
     system: str | None,
     prompt_completion: bool,
     output: Path | None,
+    path_source: PathSourceFilter,
     prompts_dir: Path | None,
     trees_dir: Path,
     out_dir: Path,
@@ -107,6 +117,8 @@ def export_command(
     """
     if output is not None and kind is None:
         raise click.UsageError("-o/--output needs --kind")
+    if path_source != "any" and kind not in (None, *SFT_KINDS):
+        raise click.UsageError("--path-source applies to journey and shortcut rows only")
     options = Options(think=think, system=system, prompt_completion=prompt_completion)
     kinds = (kind,) if kind else SFT_KINDS
     try:
@@ -122,7 +134,7 @@ def export_command(
         store = RunStore(trees_dir, run)
         store.read_manifest()  # no such run: stop before any output folder is made
         prompts = load_prompts(prompts_dir)
-        settings = sample_settings(store, prompts, journey, reflect, seed=journey["seed"] or 0)
+        settings = sample_settings(store, prompts, journey, reflect, path_source)
         counts = {
             each: export_trees(
                 store.trees(),

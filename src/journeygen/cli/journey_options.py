@@ -12,7 +12,7 @@ import click
 from journeygen.backends import BACKEND_NAMES
 from journeygen.backends.build import make_backend
 from journeygen.config import JourneyConfig, ReflectionSource
-from journeygen.derive.samples import SampleSettings, prepare_texts
+from journeygen.derive.samples import PathSourceFilter, SampleSettings, prepare_texts
 from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.prompts import PromptSet
 from journeygen.runtime.loop import run_batch
@@ -143,11 +143,13 @@ def sample_settings(
     prompts: PromptSet,
     journey: dict[str, Any],
     reflect: dict[str, Any] | None = None,
+    path_source: PathSourceFilter = "any",
 ) -> SampleSettings:
     """The settings an export uses: the knobs, the run's cached LLM texts, and, with a
     reflect backend, the texts it lacked written first (and cached), seeded as the run was
-    (or by `--journey-seed`)."""
-    settings = SampleSettings(journey=journey, texts=TextCache(store.dir / TEXTS_FILE))
+    (or by `--journey-seed`); only for samples whose correct path passes `path_source`."""
+    texts = TextCache(store.dir / TEXTS_FILE)
+    settings = SampleSettings(journey=journey, texts=texts, path_source=path_source)
     if reflect and reflect["backend"]:
         seed = journey["seed"] if journey["seed"] is not None else store.read_manifest().config.seed
         backend = make_backend(

@@ -13,23 +13,40 @@ from journeygen.derive.linearize import linearize
 from journeygen.derive.reflect import reflect
 from journeygen.derive.rewrite import rewrite
 from journeygen.derive.texts import TextCache, fill_texts
-from journeygen.models import Sample, Tree
+from journeygen.models import Journey, Sample, Tree
 from journeygen.prompts import PromptSet
 
-__all__ = ["KINDS", "SampleKind", "SampleSettings", "journey_settings", "prepare_texts", "samples"]
+__all__ = [
+    "KINDS",
+    "PATH_SOURCES",
+    "PathSourceFilter",
+    "SampleKind",
+    "SampleSettings",
+    "journey_settings",
+    "prepare_texts",
+    "samples",
+]
 
 SampleKind = Literal["journey", "shortcut"]
 KINDS: tuple[SampleKind, ...] = ("journey", "shortcut")
+PathSourceFilter = Literal["any", "policy", "reference"]
+PATH_SOURCES: tuple[PathSourceFilter, ...] = ("any", "policy", "reference")
 ROUNDS = 3  # LLM reflections, then rewrites of drafts that use them, then nothing left
 
 
 @dataclass(frozen=True)
 class SampleSettings:
     """What an export may change about the samples of saved trees: journey knobs that
-    replace each tree's own (`JourneyConfig` field names), and the run's LLM-written texts."""
+    replace each tree's own (`JourneyConfig` field names), the run's LLM-written texts, and
+    whose correct path a sample may stand on (the model's own, the reference, or any)."""
 
     journey: Mapping[str, Any] = field(default_factory=dict)
     texts: TextCache | None = None
+    path_source: PathSourceFilter = "any"
+
+    def keeps(self, path: Journey) -> bool:
+        """Whether `path` passes `path_source`; asked before any text is paid for it."""
+        return self.path_source in ("any", path.path_source)
 
 
 def journey_settings(tree: Tree, overrides: Mapping[str, Any]) -> tuple[JourneyConfig, int]:
@@ -44,10 +61,12 @@ def _tree_samples(
     config, seed = journey_settings(tree, settings.journey)
     if kind == "shortcut":
         shortcut = extract_shortcut(tree)
-        if shortcut is not None:
+        if shortcut is not None and settings.keeps(shortcut):
             yield linearize(shortcut, tree, prompts, run=run, seed=seed)
         return
     for index, path in enumerate(extract_journeys(tree, config, seed=seed)):
+        if not settings.keeps(path):
+            continue
         reflected = reflect(
             path,
             tree,
