@@ -41,6 +41,15 @@ def leaf(
     )
 
 
+def judged_start(node_id: str = "1") -> Node:
+    """The first step "Tom starts with 3 apples." with an LLM judge's `correct` verdict: the
+    evidence an inner step needs when too few of its continuations reach the gold answer."""
+    verdict = Verdict(
+        judge="llm", label="correct", score=1.0, reason="it states the count the question gives"
+    )
+    return Node(id=node_id, parent=None, text="Tom starts with 3 apples.", verdicts=[verdict])
+
+
 def apples_nodes(buys: str = "He buys 4 more.") -> list[Node]:
     """The apples hand tree, labels backed up; `buys` is the text of the wrong step 1.2.
 

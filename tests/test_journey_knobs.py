@@ -28,7 +28,7 @@ def tree_of(*nodes: Node) -> Tree:
 def two_by_two() -> Tree:
     """Two wrong siblings at each of the two correct-path steps."""
     return tree_of(
-        Node(id="1", parent=None, text="Tom starts with 3 apples."),
+        hand_cases.judged_start(),
         leaf("2", None, "The answer is 9.", "9"),
         leaf("3", None, "3 - 5 = -2. The answer is -2.", "-2"),
         leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8"),
@@ -82,7 +82,7 @@ def test_samples_per_tree_gives_distinct_journeys_and_no_more_than_exist() -> No
 
 def test_plausible_detours_are_preferred_to_gibberish_but_not_exclusively() -> None:
     tree = tree_of(
-        Node(id="1", parent=None, text="Tom starts with 3 apples."),
+        hand_cases.judged_start(),
         leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8"),
         leaf("2", None, "Apples apples apples apples apples", None),
         leaf("3", None, "He buys 4 more, so 3 + 4 = 7. The answer is 7.", "7"),
@@ -100,7 +100,7 @@ def test_a_high_judge_score_makes_a_detour_likelier() -> None:
         return Verdict(judge="llm", label="incorrect", score=score, reason="adds the wrong count")
 
     tree = tree_of(
-        Node(id="1", parent=None, text="Tom starts with 3 apples."),
+        hand_cases.judged_start(),
         leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8"),
         leaf("2", None, "3 + 4 = 7. The answer is 7.", "7", llm(0.9)),
         leaf("3", None, "3 + 6 = 9. The answer is 9.", "9", llm(0.1)),
@@ -112,7 +112,7 @@ def test_a_high_judge_score_makes_a_detour_likelier() -> None:
 
 def test_a_branch_the_budget_cut_is_never_a_detour() -> None:
     correct = [
-        Node(id="1", parent=None, text="Tom starts with 3 apples."),
+        hand_cases.judged_start(),
         leaf("1.1", "1", "3 + 5 = 8. The answer is 8.", "8"),
     ]
     cut = Node(id="2", parent=None, text="He buys 4 more.")  # nothing below it finished

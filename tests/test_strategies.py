@@ -79,7 +79,8 @@ CASES = {
         settings={"rollouts": 4, "depth": 4},
         script=[RIGHT, WRONG, "1. Tom has 3 + 5 = 8 apples. The answer is 8.\nExtra line.", WRONG],
         nodes=[
-            ("1", None, "Tom starts with 3 apples.", False, None, "correct", 1 / 3, 3),
+            # 1 of 3 samples through step 1 is right: too few to call it correct
+            ("1", None, "Tom starts with 3 apples.", False, None, "unknown", 1 / 3, 3),
             ("1.1", "1", "He buys 5 more, so 3 + 5 = 8.", False, None, "correct", 1.0, 1),
             ("1.1.1", "1.1", "The answer is 8.", True, "8", "correct", 1.0, 1),
             ("1.2", "1", "He buys 5 more, so 3 + 4 = 7.", False, None, "incorrect", 0.0, 2),
@@ -106,7 +107,7 @@ CASES = {
             "He has 3 + 4 = 7 apples.\nThe answer is 7.",
         ],
         nodes=[
-            ("1", None, "Tom starts with 3 apples.", False, None, "correct", 1 / 6, 6),
+            ("1", None, "Tom starts with 3 apples.", False, None, "unknown", 1 / 6, 6),
             ("1.1", "1", "He buys 5 more, so 3 + 5 = 8.", False, None, "correct", 1.0, 1),
             ("1.1.1", "1.1", "The answer is 8.", True, "8", "correct", 1.0, 1),
             ("1.2", "1", "He buys 5 more, so 3 + 4 = 7.", False, None, "incorrect", 0.0, 5),
@@ -120,7 +121,7 @@ CASES = {
         calls=2,
     ),
     # 1: the question is rolled out once (wrong, 9). 2: the question is expanded (one sample
-    # repeats step 1, the other adds 2) and 2 is rolled out (right). 3: UCT 1 = 0 + √(ln2/1)
+    # repeats step 1, the other adds 2, which does not just restate the question) and 2 is rolled out (right). 3: UCT 1 = 0 + √(ln2/1)
     # < 2 = 1 + √(ln2/1): 2 is expanded (2.2 new) and 2.2 rolled out; its two steps exceed the
     # depth and join into one right last step. 4: 2 again (1 + √(ln3/2) > √(ln3)); 2.1 and 2.2
     # tie, the first wins: 2.1 is expanded with closing steps (2.1.2, right, scores itself).
@@ -130,7 +131,7 @@ CASES = {
         script=[
             "Tom starts with 3 apples.\nHe buys 5 more, so 3 + 5 = 9.\nThe answer is 9.",
             "Tom starts with 3 apples.",
-            "Tom has 3 apples and buys 5 more.",
+            "He buys 5 more apples.",
             "So he has 3 + 5 = 8 apples.\nThe answer is 8.",
             "So he has 3 + 5 = 8 apples.",
             "He buys 5 more, so 3 + 5 = 8.",
@@ -144,7 +145,7 @@ CASES = {
             ("1", None, "Tom starts with 3 apples.", False, None, "incorrect", 0.0, 1),
             ("1.1", "1", "He buys 5 more, so 3 + 5 = 9.", False, None, "incorrect", 0.0, 1),
             ("1.1.1", "1.1", "The answer is 9.", True, "9", "incorrect", 0.0, 1),
-            ("2", None, "Tom has 3 apples and buys 5 more.", False, None, "correct", 0.75, 4),
+            ("2", None, "He buys 5 more apples.", False, None, "correct", 0.75, 4),
             ("2.1", "2", "So he has 3 + 5 = 8 apples.", False, None, "correct", 1.0, 2),
             ("2.1.1", "2.1", "The answer is 8.", True, "8", "correct", 1.0, 1),
             ("2.2", "2", "He buys 5 more, so 3 + 5 = 8.", False, None, "correct", 0.5, 2),
@@ -258,7 +259,7 @@ def _mixed_script() -> FakeBackend:
             return RIGHT if next(counter) % 2 else WRONG
         if "Finish the solution" in prompt:
             return "The answer is 9."
-        return f"Step {next(counter)}: count the apples."
+        return f"Count the apples in group {next(counter)}."
 
     return FakeBackend(respond)
 

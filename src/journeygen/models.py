@@ -133,6 +133,10 @@ class Node(StrictModel):
     visits: int = Field(default=0, ge=0)  # search samples through this step (rollout, mcts)
     verdicts: list[Verdict] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
+    # Why the completion that made this step ended: "length" means it was cut by max_tokens,
+    # so it is never a correct step (None: not recorded, e.g. a step in the middle of a
+    # whole solution, or an imported one)
+    finish_reason: str | None = None
     # A reasoning model's own thinking in the completion that made this step (None: none returned)
     reasoning: str | None = None
 

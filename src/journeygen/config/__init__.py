@@ -140,13 +140,22 @@ class JourneyConfig(StrictModel):
 class JudgeConfig(StrictModel):
     """Which judges label the steps, and how their verdicts combine into a step's label.
 
-    `any`: any `incorrect` verdict marks the step wrong; else an inner step takes what its
-    finished continuations say. `cascade`: a hard failure (answer, arithmetic) marks it
+    A step is `correct` only on evidence: its stated final answer matches, a judge says so,
+    or its value (share of finished continuations reaching the gold answer) is at least
+    `value_threshold`. `any`: any `incorrect` verdict marks the step wrong, else any piece
+    of evidence makes it correct. `consensus`: as `any`, but an inner step needs a judge's
+    verdict and the value both. `cascade`: a hard failure (answer, arithmetic) marks it
     wrong; else the LLM judge decides; else the rollout value; else the continuations.
     """
 
     use: list[JudgeName] = Field(default_factory=lambda: ["answer", "arithmetic"], min_length=1)
-    combine: Literal["any", "cascade"] = "any"
+    combine: Literal["any", "consensus", "cascade"] = "any"
+    value_threshold: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="an inner step whose value is at least this is correct on that evidence",
+    )
     rollout_threshold: float = Field(
         default=0.0, ge=0.0, lt=1.0, description="rollout: value at or below it is incorrect"
     )

@@ -11,7 +11,9 @@ from typing import TypeVar
 
 from journeygen.config import JourneyConfig
 from journeygen.judges import BACKUP, traits
-from journeygen.models import Journey, Node, PathSource, Segment, SegmentKind, Tree
+from journeygen.judges.labels import solved_leaves
+from journeygen.judges.redundancy import is_padding
+from journeygen.models import Journey, Node, PathSource, Segment, Tree
 
 __all__ = [
     "correct_leaf",
@@ -30,7 +32,7 @@ def correct_leaf(tree: Tree) -> Node | None:
     """The correct final step samples are built on: the model's own shortest correct path
     (reference first when the run asked for the reference path always)."""
     reference_first = tree.config.search.reference_path == "always"
-    leaves = [node for node in tree.nodes if node.terminal and node.label == "correct"]
+    leaves = solved_leaves(tree.nodes)
     if not leaves:
         return None
 
@@ -51,7 +53,11 @@ def extract_shortcut(tree: Tree) -> Journey | None:
     if leaf is None:
         return None
     path = tree.path(leaf.id)
-    segments = [Segment(kind="step", node_id=node.id, text=node.text) for node in path[:-1]]
+    segments = [
+        Segment(kind="step", node_id=node.id, text=node.text)
+        for node in path[:-1]
+        if not is_padding(node)
+    ]
     segments.append(Segment(kind="answer", node_id=leaf.id, text=leaf.text))
     return Journey(
         kind="shortcut",
@@ -197,7 +203,11 @@ def extract_journey(
     segments: list[Segment] = []
     for index, step in enumerate(path):
         for detour in plan.get(index, []):
-            segments.extend(Segment(kind="wrong_step", node_id=n.id, text=n.text) for n in detour)
+            segments.extend(
+                Segment(kind="wrong_step", node_id=n.id, text=n.text)
+                for n in detour
+                if n is detour[-1] or not is_padding(n)
+            )
             reason = _error_reason(detour[-1]) or ""
             segments.append(Segment(kind="reflection", node_id=detour[-1].id, text=reason))
             back = path[index - 1] if index else None
@@ -208,8 +218,10 @@ def extract_journey(
                     text=back.text if back else "",
                 )
             )
-        kind: SegmentKind = "answer" if step.id == leaf.id else "step"
-        segments.append(Segment(kind=kind, node_id=step.id, text=step.text))
+        if step.id == leaf.id:
+            segments.append(Segment(kind="answer", node_id=step.id, text=step.text))
+        elif not is_padding(step):  # a step that adds nothing stays out of the text
+            segments.append(Segment(kind="step", node_id=step.id, text=step.text))
     return Journey(
         kind="journey",
         problem_id=tree.problem.id,

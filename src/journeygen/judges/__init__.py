@@ -43,9 +43,11 @@ JUDGES: dict[str, Traits] = {
 JUDGE_NAMES: tuple[str, ...] = tuple(JUDGES)
 
 # Verdicts that no configured judge writes: labels backed up from continuations, the
-# reference path, rollout's binary search for the first wrong step, imported human labels.
+# reference path, rollout's binary search for the first wrong step, imported human labels,
+# and the note on a step that adds nothing (judges.redundancy).
 _OTHER_SOURCES: dict[str, Traits] = {
     BACKUP: Traits(),
+    "redundant": Traits(),
     "reference": Traits(),
     "binary_search": Traits(graded=True, explains=True),
     "human": Traits(graded=True, explains=True),

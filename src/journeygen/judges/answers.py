@@ -2,7 +2,8 @@
 
 Checking uses math-verify (gold first) with its signal-based timeouts switched off, since
 `signal.alarm` only works in the main thread; our own timeout runs the check in a daemon
-worker thread instead, so judges can run from any thread or event loop.
+worker thread instead, so judges can run from any thread or event loop. math-verify (and
+sympy under it) is imported by the first check that needs it, not with this module.
 """
 
 from __future__ import annotations
@@ -11,17 +12,16 @@ import asyncio
 import concurrent.futures
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
+from types import ModuleType
 from typing import Literal
-
-from math_verify import parse, verify
 
 __all__ = [
     "AnswerCheck",
     "check_answer",
-    "check_answer_sync",
     "extract_answer",
     "is_final_step",
     "last_number",
@@ -189,10 +189,21 @@ def _latex(answer: str) -> str:
     return answer if _MATH_DELIMITER.search(answer) else f"${answer}$"
 
 
+def _load_math_verify() -> ModuleType:
+    """math-verify, imported when an answer first needs it: with sympy it takes about half a
+    second, which `--help`, `show` and runs whose answers are plain numbers never pay."""
+    import math_verify
+
+    module: ModuleType = math_verify  # untyped package: mypy sees Any
+    return module
+
+
 def _parse(answer: str) -> list[object]:
     """math-verify's reading of an answer; empty when it is not maths it can parse
     (no string fallback: equal strings were already accepted by the quick check)."""
-    parsed: list[object] = parse(_latex(answer), fallback_mode="no_fallback", parsing_timeout=None)
+    parsed: list[object] = _load_math_verify().parse(
+        _latex(answer), fallback_mode="no_fallback", parsing_timeout=None
+    )
     return parsed
 
 
@@ -207,7 +218,8 @@ def _math_verify(predicted: str, gold: str) -> AnswerCheck:
             "incorrect",
             f"final answer {predicted} could not be parsed (the gold answer is {gold})",
         )
-    return _verdict(bool(verify(gold_parsed, pred_parsed, timeout_seconds=None)), predicted, gold)
+    same = _load_math_verify().verify(gold_parsed, pred_parsed, timeout_seconds=None)
+    return _verdict(bool(same), predicted, gold)
 
 
 def _run(future: concurrent.futures.Future[AnswerCheck], predicted: str, gold: str) -> None:
@@ -231,10 +243,6 @@ def _start(predicted: str, gold: str) -> concurrent.futures.Future[AnswerCheck]:
     return future
 
 
-def _timed_out(timeout: float) -> AnswerCheck:
-    return AnswerCheck("unknown", f"answer check timed out after {timeout} s")
-
-
 async def check_answer(
     predicted: str | None, gold: str | None, *, timeout: float = 5.0
 ) -> AnswerCheck:
@@ -242,25 +250,13 @@ async def check_answer(
     quick = _quick_check(predicted, gold)
     if isinstance(quick, AnswerCheck):
         return quick
+    if "math_verify" not in sys.modules:  # the one-off import: off the loop, outside the timeout
+        await asyncio.to_thread(_load_math_verify)
     future = _start(*quick)
     try:
         return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
     except asyncio.TimeoutError:
-        return _timed_out(timeout)
-
-
-def check_answer_sync(
-    predicted: str | None, gold: str | None, *, timeout: float = 5.0
-) -> AnswerCheck:
-    """`check_answer` for code without an event loop; safe from any thread."""
-    quick = _quick_check(predicted, gold)
-    if isinstance(quick, AnswerCheck):
-        return quick
-    future = _start(*quick)
-    try:
-        return future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        return _timed_out(timeout)
+        return AnswerCheck("unknown", f"answer check timed out after {timeout} s")
 
 
 class _DropTimeoutDisabledNotice(logging.Filter):

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from journeygen.config import JudgeConfig
 from journeygen.judges import BACKUP, JUDGES, traits
-from journeygen.models import Label, Node, Verdict
+from journeygen.models import Label, Node, Verdict, path_to
 
-__all__ = ["backup_labels", "combine", "own_label", "value_verdict"]
+__all__ = ["backup_labels", "combine", "own_label", "solved_leaves", "value_verdict"]
 
 ROLLOUT = "rollout"
 # After hard failures, the first decisive verdict wins: the judges that are no hard check,
@@ -17,45 +17,49 @@ ROLLOUT = "rollout"
 _CASCADE = (*(name for name, kind in JUDGES.items() if not kind.hard), BACKUP)
 
 
-def value_verdict(node: Node, threshold: float) -> Verdict | None:
+def value_verdict(node: Node, wrong_at: float, right_at: float) -> Verdict | None:
     """The rollout check: `incorrect` when the inner step's value (share of its finished
-    continuations that reach the gold answer) is at or below `threshold`, else `correct`;
-    None for a final step (its answer judges it) or a step without a value."""
+    continuations that reach the gold answer) is at or below `wrong_at`, `correct` at or
+    above `right_at`, else `unknown`; None for a final step (its answer judges it) or a
+    step without a value."""
     if node.terminal or node.value is None:
         return None
-    if node.value <= threshold:
+    value = node.value
+    if value <= wrong_at:
         reason = (
-            f"value {node.value:.2f} (share of continuations that reach the gold answer) "
-            f"is at or below the threshold {threshold:.2f}"
+            f"value {value:.2f} (share of continuations that reach the gold answer) "
+            f"is at or below the threshold {wrong_at:.2f}"
         )
-        return Verdict(judge=ROLLOUT, label="incorrect", score=node.value, reason=reason)
-    reason = f"value {node.value:.2f} is above the threshold {threshold:.2f}"
-    return Verdict(judge=ROLLOUT, label="correct", score=node.value, reason=reason)
+        return Verdict(judge=ROLLOUT, label="incorrect", score=value, reason=reason)
+    if value >= right_at:
+        reason = f"value {value:.2f} is at least the threshold {right_at:.2f}"
+        return Verdict(judge=ROLLOUT, label="correct", score=value, reason=reason)
+    reason = f"value {value:.2f} is between the thresholds {wrong_at:.2f} and {right_at:.2f}"
+    return Verdict(judge=ROLLOUT, label="unknown", score=value, reason=reason)
 
 
 def own_label(node: Node) -> Label:
-    """What the node's own judges say: any hard failure wins, then any pass, else unknown."""
-    labels = {v.label for v in node.verdicts if v.judge != BACKUP}
-    if "incorrect" in labels:
-        return "incorrect"
-    if "correct" in labels:
-        return "correct"
-    return "unknown"
+    """What the node's own judges say: any failure wins, then any pass, else unknown."""
+    return _strongest([v for v in node.verdicts if v.judge != BACKUP])
 
 
 def combine(node: Node, rule: str) -> Label:
     """A node's label from all its verdicts (its own and the backed-up one) under `rule`.
 
-    `any`: an own `incorrect` verdict wins; else an inner step takes the backed-up label and
-    a final step its own. `cascade`: a hard failure (answer, arithmetic) wins; else the first
-    of llm, rollout, backup with a decisive label; else a hard pass; else unknown.
+    A step cut by `max_tokens` is `unknown` whatever its verdicts say. `any`: an
+    `incorrect` verdict wins; else a `correct` one (a matching answer, a judge, a value at or
+    above the threshold) makes the step correct. `consensus`: as `any`, but an inner step
+    is correct only when a judge's verdict and its value agree. `cascade`: a hard failure
+    (answer, arithmetic) wins; else the first of llm, rollout, backup with a decisive label;
+    else a hard pass; else unknown.
     """
-    own = own_label(node)
-    if rule == "any":
-        if own == "incorrect" or node.terminal:
-            return own
-        backup = [v.label for v in node.verdicts if v.judge == BACKUP]
-        return backup[0] if backup else "unknown"
+    if node.finish_reason == "length":
+        return "unknown"
+    if rule != "cascade":
+        label = _strongest(node.verdicts)
+        if rule == "consensus" and label == "correct" and not node.terminal:
+            return "correct" if _judged_and_valued(node) else "unknown"
+        return label
     by_judge: dict[str, set[Label]] = {}
     for verdict in node.verdicts:
         by_judge.setdefault(verdict.judge, set()).add(verdict.label)
@@ -69,6 +73,33 @@ def combine(node: Node, rule: str) -> Label:
     return "correct" if "correct" in hard else "unknown"
 
 
+def _strongest(verdicts: Sequence[Verdict]) -> Label:
+    """Any `incorrect` verdict, else any `correct` one, else unknown."""
+    labels = {v.label for v in verdicts}
+    if "incorrect" in labels:
+        return "incorrect"
+    return "correct" if "correct" in labels else "unknown"
+
+
+def _judged_and_valued(node: Node) -> bool:
+    """Both kinds of evidence say correct: a judge that reads the step (an LLM or a human)
+    and the value of its continuations (backed up, or the rollout check)."""
+    by_value = {BACKUP, ROLLOUT}
+    correct = {v.judge for v in node.verdicts if v.label == "correct"}
+    return bool(correct & by_value) and any(traits(judge).explains for judge in correct - by_value)
+
+
+def solved_leaves(nodes: Sequence[Node]) -> list[Node]:
+    """Final steps labelled correct whose every step above is correct too: the only paths a
+    sample may present as the solution (a step without evidence makes the path unfit)."""
+    by_id = {node.id: node for node in nodes}
+    return [
+        node
+        for node in nodes
+        if node.terminal and all(step.label == "correct" for step in path_to(by_id, node.id))
+    ]
+
+
 def _answers(leaves: Sequence[Node]) -> str:
     shown = sorted({leaf.answer or "none" for leaf in leaves})
     return ", ".join(shown[:5]) + (", …" if len(shown) > 5 else "")
@@ -79,11 +110,11 @@ def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | Non
 
     A terminal step keeps its own label; value 1.0 if correct, 0.0 if incorrect. An inner
     step's value is the share of its judged leaves that are correct (a value a strategy set
-    stays when nothing below finished); the backed-up verdict is `correct` if any leaf is,
-    `incorrect` if all judged leaves are wrong. With the `rollout` judge configured, an inner
-    step with a value also gets a rollout verdict against its threshold. The verdicts then
-    combine as `judges.combine` says (default `any`: an own failure wins, else the backed-up
-    label, else `unknown`). Reference steps are left as given.
+    stays when nothing below finished); the backed-up verdict is `correct` when that share
+    is at least `judges.value_threshold` (one lucky continuation is no evidence), `incorrect`
+    if all judged leaves are wrong, else `unknown`. With the `rollout` judge configured, an
+    inner step with a value also gets a rollout verdict against the thresholds. The verdicts
+    then combine as `judges.combine` says. Reference steps are left as given.
     """
     settings = judges or JudgeConfig()
     rollout = ROLLOUT in settings.use
@@ -111,23 +142,35 @@ def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | Non
             continue
         judged = [leaf for leaf in leaves_of(node) if leaf.label != "unknown"]
         if judged:
-            _add_backup(node, judged, gold)
-        if rollout and (verdict := value_verdict(node, settings.rollout_threshold)):
-            node.verdicts.append(verdict)
+            _add_backup(node, judged, gold, settings.value_threshold)
+        if rollout:
+            verdict = value_verdict(node, settings.rollout_threshold, settings.value_threshold)
+            if verdict is not None:
+                node.verdicts.append(verdict)
         node.label = combine(node, settings.combine)
 
 
-def _add_backup(node: Node, judged: Sequence[Node], gold: str | None) -> None:
-    """The value and the backed-up verdict of an inner step from its judged leaves."""
+def _add_backup(node: Node, judged: Sequence[Node], gold: str | None, threshold: float) -> None:
+    """The value and the backed-up verdict of an inner step from its judged leaves; where a
+    strategy tallied every sampled solution through the step (`visits`), its value stands."""
     right = [leaf for leaf in judged if leaf.label == "correct"]
-    node.value = len(right) / len(judged)
-    if right:
+    if not node.visits or node.value is None:  # else a strategy counted every sample: keep it
+        node.value = len(right) / len(judged)
+    reached = f"{len(right)} of {len(judged)} finished continuations reach the gold answer {gold}"
+    if node.value >= threshold:
         verdict = Verdict(
             judge=BACKUP,
             label="correct",
             score=node.value,
-            reason=f"{len(right)} of {len(judged)} finished continuations reach the gold "
-            f"answer {gold}",
+            reason=f"{reached} (value {node.value:.2f}, at least {threshold:.2f})",
+        )
+    elif right:
+        verdict = Verdict(
+            judge=BACKUP,
+            label="unknown",
+            score=node.value,
+            reason=f"{reached} (value {node.value:.2f}, below {threshold:.2f}): too few to "
+            "call the step correct",
         )
     else:
         verdict = Verdict(

@@ -4,7 +4,7 @@ node, keep the best `keep`, and make the last level close the solution with an a
 from __future__ import annotations
 
 from journeygen.models import Node
-from journeygen.search.builder import TreeBuilder
+from journeygen.search.builder import TreeBuilder, dead_end
 
 __all__ = ["beam"]
 
@@ -20,7 +20,7 @@ def _select(children_per_parent: list[list[Node]], keep: int) -> list[Node]:
     interleaved: list[Node] = []
     for rank in range(max((len(c) for c in children_per_parent), default=0)):
         interleaved.extend(c[rank] for c in children_per_parent if rank < len(c))
-    open_steps = [node for node in interleaved if not node.terminal]
+    open_steps = [node for node in interleaved if not node.terminal and not dead_end(node)]
     return sorted(open_steps, key=_score, reverse=True)[:keep]
 
 

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 
 from journeygen.backends.base import Backend, SamplingOptions
 from journeygen.config import RunConfig
-from journeygen.judges.answers import extract_answer, is_final_step, last_number
+from journeygen.judges.answers import extract_answer, is_final_step
 from journeygen.judges.base import Judge
 from journeygen.judges.labels import own_label
+from journeygen.judges.redundancy import is_padding, redundancy_verdict
 from journeygen.models import Node, Problem, Usage, children_of, path_to
 from journeygen.prompts import PromptSet
 from journeygen.seeds import request_seed
 
-__all__ = ["Tally", "TreeBuilder", "clean_step", "reward", "split_steps"]
+__all__ = ["Tally", "TreeBuilder", "clean_step", "dead_end", "reward", "split_steps"]
 
 ENUMERATION = re.compile(
     r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s+|step\s*\d+\s*[-—:]?\s*)", re.I
@@ -56,6 +57,11 @@ def split_steps(text: str, *, truncated: bool) -> tuple[list[str], bool]:
     if truncated and steps:
         steps.pop()
     return steps, bool(steps) and not truncated
+
+
+def dead_end(node: Node) -> bool:
+    """A step nothing should follow: cut by `max_tokens`, or one that adds nothing."""
+    return node.finish_reason == "length" or is_padding(node)
 
 
 def reward(node: Node) -> float | None:
@@ -163,6 +169,8 @@ class TreeBuilder:
             stop=[] if final else ["\n"],
             seed=request_seed(self.config.seed, self.problem.id, parent or "", len(steps)),
         )
+        if parent is not None and dead_end(self.node(parent)):
+            return []
         completions = await self.backend.complete(messages, options)
         self.counters["expansions"] += 1
         siblings = {node.text for node in self.children(parent)}
@@ -179,6 +187,7 @@ class TreeBuilder:
                 final=final,
                 completion_usage=completion.usage,
                 reasoning=completion.reasoning,
+                finish_reason=completion.finish_reason,
             )
             added.append(node)
         return added
@@ -191,6 +200,9 @@ class TreeBuilder:
         messages = self.prompts.rollout.render(
             question=self.problem.question, progress=self._progress(steps)
         )
+        if parent is not None and dead_end(self.node(parent)):
+            self.record(parent, None)  # a visit that can go nowhere
+            return []
         asked = self._rollouts_from[parent]  # rollouts from one prefix get different seeds
         self._rollouts_from[parent] += 1
         options = SamplingOptions(
@@ -258,9 +270,10 @@ class TreeBuilder:
         final: bool,
         completion_usage: Usage,
         reasoning: str | None = None,
+        finish_reason: str | None = None,
     ) -> Node:
         terminal = final or is_final_step(text)
-        answer = (extract_answer(text) or last_number(text)) if terminal else None
+        answer = extract_answer(text) if terminal else None
         index = len(self.children(parent)) + 1
         node = Node(
             id=str(index) if parent is None else f"{parent}.{index}",
@@ -270,8 +283,11 @@ class TreeBuilder:
             answer=answer,
             usage=completion_usage,
             reasoning=reasoning,
+            finish_reason=finish_reason,
         )
         path = self.path(parent)
+        if padding := redundancy_verdict(text, self.problem.question, path):
+            node.verdicts.append(padding)
         for judge in self.judges:
             node.verdicts.extend(await judge.judge(self.problem, path, node))
         self.nodes.append(node)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from journeygen.judges.answers import extract_answer
+from journeygen.judges.labels import solved_leaves
 from journeygen.models import Node, Problem, Verdict
 from journeygen.problems import reference_steps
 
@@ -16,12 +17,13 @@ REFERENCE_JUDGE = "reference"
 def needs_reference(
     mode: Literal["fallback", "never", "always"], nodes: list[Node], problem: Problem
 ) -> bool:
-    """Whether to add the reference path: always, or as a fallback when no leaf is correct."""
+    """Whether to add the reference path: always, or as a fallback when no final step has a
+    path of correct steps above it."""
     if mode == "never" or not problem.solution or problem.answer is None:
         return False
     if mode == "always":
         return True
-    return not any(node.terminal and node.label == "correct" for node in nodes)
+    return not solved_leaves(nodes)
 
 
 def reference_nodes(problem: Problem) -> list[Node]:

@@ -47,8 +47,8 @@ async def search(
     except RunStopped as exc:  # budget spent or Ctrl-C: keep what was found, as `partial`
         builder.stop_reason = str(exc)
     nodes = builder.nodes
+    _apply_tallies(builder)  # first: labels weigh every sampled solution, duplicates too
     backup_labels(nodes, problem.answer, config.judges)
-    _apply_tallies(builder)
     stats = TreeStats.measure(nodes, builder.usage, builder.stop_reason)  # what the search found
     stats.counters = dict(sorted(builder.counters.items()))
     if error is None and needs_reference(config.search.reference_path, nodes, problem):
