@@ -65,8 +65,7 @@ def score_table(scores: list[JudgeScore]) -> Table:
 
 
 def first_error_table(scores: list[JudgeScore]) -> Table:
-    """One row per judge: ProcessBench's accuracies on erroneous and error-free solutions
-    and their harmonic mean, in percent as the paper prints them."""
+    """One row per judge: ProcessBench's two accuracies and F1, in percent as the paper."""
     table = _table(
         "judge", "erroneous", "located", "error acc", "error-free", "passed", "correct acc", "F1"
     )

@@ -45,9 +45,7 @@ class LabelledRow(StrictModel):
 
 
 class ProcessBenchRow(StrictModel):
-    """A Qwen/ProcessBench row: the steps of one solution and the index of its first wrong
-    step (-1: none); steps after it carry no label. `answer` is not ProcessBench's: add a
-    gold answer there and the `answer` judge can check final steps against it."""
+    """A Qwen/ProcessBench row (first wrong step or -1); `answer` is ours, for the answer judge."""
 
     id: str | None = None
     generator: str | None = None
@@ -82,8 +80,7 @@ def is_processbench(row: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Solution:
-    """One whole labelled solution, for ProcessBench's metric: the line it came from and the
-    index of its first wrong step (-1: none)."""
+    """A whole solution's line and first wrong step (-1: none), for ProcessBench's metric."""
 
     line: int
     first_error: int
@@ -91,8 +88,7 @@ class Solution:
 
 @dataclass(frozen=True)
 class LabelledStep:
-    """One step to judge: its problem, the steps before it, the human label, and the whole
-    solution when the file labels one (not PRM800K's trees of alternatives)."""
+    """One step to judge, with its context, human label and solution (None in PRM800K trees)."""
 
     problem: Problem
     path: tuple[Node, ...]
@@ -190,9 +186,7 @@ def read_labelled(path: str | Path) -> tuple[list[LabelledStep], list[Reject]]:
 
 @dataclass
 class JudgeScore:
-    """A judge's confusion counts for the `incorrect` class over steps with a human label,
-    and its ProcessBench counts over whole solutions (its first flagged step is its guess of
-    the first wrong one)."""
+    """A judge's counts: `incorrect` over labelled steps, first-error guesses over solutions."""
 
     judge: str
     steps: int = 0  # human label correct or incorrect
@@ -248,10 +242,8 @@ class JudgeScore:
 
 
 async def evaluate(judge: Judge, steps: Sequence[LabelledStep]) -> JudgeScore:
-    """Run `judge` on every step and count it against the human labels. A step is flagged
-    when any of the judge's verdicts on it is `incorrect`. A step labelled unknown is left
-    out of the step counts, and judged only while its solution has no flagged step yet
-    (ProcessBench's guess needs it; nothing else does)."""
+    """Score `judge` (a step is flagged when any verdict is `incorrect`); unrated steps are
+    judged only while they can still be its first flag, so an LLM judge is paid for no more."""
     score = JudgeScore(judge.name)
     first_flagged: dict[Solution, int] = {}
     for step in steps:
