@@ -36,6 +36,12 @@ _ANSWER_COLON = re.compile(
     r"^[\s>#*_-]*(?:final\s+)?answer\s*[*_]*\s*:\s*[*_]*\s*([^\n]+)",
     re.IGNORECASE | re.MULTILINE,
 )
+# "… so 5 + 5 = 10 is the answer.": a number (or `$…$`) said to be the answer
+_IS_THE_ANSWER = re.compile(
+    r"(?<![\w.])([-\u2212]?\$?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\$[^$\n]+\$)"
+    r"\s+is\s+(?:the|my|our)\s+(?:final\s+)?answer\b",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|;|,?\s+(?:because|since|as|so that)\b")
 # "the answer is not clear", "whether the answer is correct": talk about an answer, not one
 _NOT_AN_ANSWER = re.compile(
@@ -101,8 +107,10 @@ def _clean(answer: str) -> str:
 
 
 def extract_answer(text: str) -> str | None:
-    """The final answer a step states: last `\\boxed{}`, else `#### X`, else "the answer is X"."""
-    for found in (_last_boxed(text), _last_match(_HASHES, text), _last_stated(text)):
+    """The final answer a step states: last `\\boxed{}`, else `#### X`, else "the answer is X"
+    or "Answer: X", else "X is the answer". None when it states none (never a bare number)."""
+    stated = (_last_boxed(text), _last_match(_HASHES, text), _last_stated(text))
+    for found in (*stated, _last_match(_IS_THE_ANSWER, text)):
         if found is not None and (answer := _clean(found)):
             return answer
     return None
