@@ -1,33 +1,80 @@
-"""The `journeygen` command; each subcommand lives in its own module of this package."""
+"""The `journeygen` command; each subcommand lives in its own module of this package.
+
+Subcommands are imported when they run (click's "lazy loading subcommands" pattern): the
+table below names each one's module and gives the line `journeygen --help` shows, so the
+help and a light command such as `show` never load the SDKs, sympy or math-verify that
+`generate` needs.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from journeygen.cli.eval_judge import eval_judge_command
-from journeygen.cli.export import export_command
-from journeygen.cli.generate import generate_command
-from journeygen.cli.graph import graph_command
-from journeygen.cli.import_cmd import import_group
-from journeygen.cli.show import show_command
-from journeygen.cli.stats import stats_command
-from journeygen.cli.view import view_command
+__all__ = ["COMMANDS", "main"]
 
-__all__ = ["main"]
+# name -> ("module:attribute", the short help listed by `journeygen --help`), in pipeline order
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": (
+        "journeygen.cli.generate:generate_command",
+        "Build one tree per problem; export journeys and shortcuts.",
+    ),
+    "export": (
+        "journeygen.cli.export:export_command",
+        "Write training jsonl (SFT, DPO, PRM) from a run's trees.",
+    ),
+    "stats": (
+        "journeygen.cli.stats:stats_command",
+        "Counts, detours, lengths, fidelity and rejects of a run.",
+    ),
+    "view": (
+        "journeygen.cli.view:view_command",
+        "Write an offline HTML report of a run's trees and journeys.",
+    ),
+    "show": (
+        "journeygen.cli.show:show_command",
+        "List runs, a run's trees, or draw one tree in the terminal.",
+    ),
+    "graph": (
+        "journeygen.cli.graph:graph_command",
+        "One tree as Graphviz DOT or networkx node-link JSON.",
+    ),
+    "eval-judge": (
+        "journeygen.cli.eval_judge:eval_judge_command",
+        "Precision, recall and F1 of judges against human labels.",
+    ),
+    "import": (
+        "journeygen.cli.import_cmd:import_group",
+        "Turn labelled data (PRM800K) into a run of trees.",
+    ),
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported from `COMMANDS` only when one is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the subcommand's module on first use; None for an unknown name."""
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[cmd_name][0].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name}:{attribute} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the subcommands with the table's short help, importing none of them."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="journeygen")
 def main() -> None:
     """Generate journey-learning reasoning data: search trees of solution steps, keep the
     wrong branches with their reasons, and export journeys and shortcuts as SFT jsonl."""
-
-
-main.add_command(generate_command)
-main.add_command(export_command)
-main.add_command(show_command)
-main.add_command(stats_command)
-main.add_command(view_command)
-main.add_command(graph_command)
-main.add_command(eval_judge_command)
-main.add_command(import_group)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from journeygen.backends.base import BackendError
-from journeygen.cli.common import out_dir_option, stdout, trees_dir_option
+from journeygen.cli.common import out_dir_option, trees_dir_option
 from journeygen.cli.journey_options import (
     journey_options,
     reflect_backend_options,
@@ -151,4 +151,4 @@ def export_command(
     except (StoreError, ExportError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for each, path in targets.items():
-        stdout.print(f"{each}: {counts[each]} rows → {path}", markup=False)
+        click.echo(f"{each}: {counts[each]} rows → {path}")

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
 from journeygen.backends import BACKEND_NAMES
-from journeygen.backends.build import make_backend
 from journeygen.config import JourneyConfig, ReflectionSource
 from journeygen.derive.samples import PathSourceFilter, SampleSettings, prepare_texts
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.prompts import PromptSet
-from journeygen.runtime.loop import run_batch
-from journeygen.store import RunStore
+
+if TYPE_CHECKING:
+    from journeygen.prompts import PromptSet
+    from journeygen.store import RunStore
 
 __all__ = ["journey_options", "reflect_backend_options", "sample_settings"]
 
@@ -151,6 +151,11 @@ def sample_settings(
     texts = TextCache(store.dir / TEXTS_FILE)
     settings = SampleSettings(journey=journey, texts=texts, path_source=path_source)
     if reflect and reflect["backend"]:
+        # Only here: a backend, its SDK and the event loop are for writing texts, which an
+        # offline export or `stats` never does.
+        from journeygen.backends.build import make_backend
+        from journeygen.runtime.loop import run_batch
+
         seed = journey["seed"] if journey["seed"] is not None else store.read_manifest().config.seed
         backend = make_backend(
             reflect["backend"], model=reflect["model"], base_url=reflect["base_url"], seed=seed

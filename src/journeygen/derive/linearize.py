@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import random
 import re
+from typing import TYPE_CHECKING
 
-from journeygen.models import Journey, Provenance, Sample, Segment, Tree
-from journeygen.prompts import PromptSet
 from journeygen.derive.reflect import Phrases
+from journeygen.models import Journey, Provenance, Sample, Segment, Tree
+
+if TYPE_CHECKING:  # a type only: importing the prompts module loads yaml
+    from journeygen.prompts import PromptSet
 
 __all__ = ["Markers", "linearize"]
 

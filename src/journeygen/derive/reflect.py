@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from journeygen.derive.fidelity import number_values, numbers
 from journeygen.derive.texts import TextCache
 from journeygen.judges import traits
 from journeygen.models import Journey, Node, ReflectionSource, Segment, Tree, Verdict
-from journeygen.prompts import PromptSet
+
+if TYPE_CHECKING:  # a type only: importing the prompts module loads yaml
+    from journeygen.prompts import PromptSet
 
 __all__ = ["REFLECT_TOKENS", "Phrases", "reflect"]
 

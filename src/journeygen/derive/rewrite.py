@@ -3,12 +3,14 @@ only when the fidelity check passes; otherwise the draft stays and the sample sa
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from journeygen.derive.fidelity import check_fidelity
-from journeygen.models import Journey, Sample
-from journeygen.prompts import PromptSet
 from journeygen.derive.texts import TextCache
+from journeygen.models import Journey, Sample
+
+if TYPE_CHECKING:  # a type only: importing the prompts module loads yaml
+    from journeygen.prompts import PromptSet
 
 __all__ = ["FIDELITY_FAILED", "NO_REWRITE", "rewrite", "rewrite_tokens"]
 

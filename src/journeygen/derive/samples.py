@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from journeygen.backends.base import Backend
 from journeygen.config import JourneyConfig
 from journeygen.derive.journey import extract_journeys, extract_shortcut
 from journeygen.derive.linearize import linearize
@@ -14,7 +13,10 @@ from journeygen.derive.reflect import reflect
 from journeygen.derive.rewrite import rewrite
 from journeygen.derive.texts import TextCache, fill_texts
 from journeygen.models import Journey, Sample, Tree
-from journeygen.prompts import PromptSet
+
+if TYPE_CHECKING:  # types only: `show` and `stats` load no prompt files or backend types
+    from journeygen.backends.base import Backend
+    from journeygen.prompts import PromptSet
 
 __all__ = [
     "KINDS",

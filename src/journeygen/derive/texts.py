@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from pydantic import ValidationError
 
-from journeygen.backends.base import Backend, ChatMessage, SamplingOptions
 from journeygen.models import StrictModel
 from journeygen.seeds import request_seed
 from journeygen.store import atomic_open
+
+if TYPE_CHECKING:
+    from journeygen.backends.base import Backend, ChatMessage
 
 __all__ = ["TEXTS_FILE", "Purpose", "TextCache", "fill_texts"]
 
@@ -79,9 +81,11 @@ class TextCache:
 async def fill_texts(cache: TextCache, backend: Backend, *, seed: int) -> int:
     """Ask `backend` for every text the cache missed (greedy, seeded), store and save them;
     return how many were asked."""
+    from journeygen.backends.base import SamplingOptions  # only here: reading texts needs none
+
     asked = 0
     for key, request in sorted(cache.missing.items()):
-        messages = cast(list[ChatMessage], request.messages)
+        messages = cast("list[ChatMessage]", request.messages)
         options = SamplingOptions(
             n=1,
             temperature=0.0,

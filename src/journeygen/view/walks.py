@@ -4,13 +4,16 @@ settings stored in the tree exactly as the exports build them, with their sample
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from journeygen.derive.journey import extract_journeys, extract_shortcut
-from journeygen.models import Journey, Sample, Tree
-from journeygen.prompts import PromptSet
 from journeygen.derive.rewrite import rewrite_tokens
 from journeygen.derive.samples import SampleSettings, journey_settings, samples
 from journeygen.derive.texts import TextCache
+from journeygen.models import Journey, Sample, Tree
+
+if TYPE_CHECKING:  # a type only: `show` and `graph` load no prompt files
+    from journeygen.prompts import PromptSet
 
 __all__ = ["Walk", "tree_paths", "tree_walks"]
 
