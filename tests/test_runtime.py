@@ -34,8 +34,10 @@ from journeygen.runtime import (
     RuntimeOptions,
     load_prices,
 )
+from journeygen.runtime.cache import look_up
 from journeygen.runtime.limits import TokenBucket
 from journeygen.runtime.pricing import Price
+from journeygen.store import RunStore
 
 QUESTION: list[ChatMessage] = [{"role": "user", "content": "What is 2 + 2?"}]
 
@@ -77,8 +79,33 @@ async def test_cache_commits_an_answer_and_its_cost_in_one_transaction(tmp_path:
     cache._db.set_trace_callback(statements.append)
     await cache.complete(QUESTION, SamplingOptions(n=2, seed=3))
     writes = [s.split()[0].upper() for s in statements if not s.startswith("SELECT")]
-    assert writes == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"]  # cost, sample 0, 1
+    # cost, the request as sent, sample 0, sample 1
+    assert writes == ["BEGIN", "INSERT", "INSERT", "INSERT", "INSERT", "COMMIT"]
     cache.close()
+
+
+async def test_each_answer_points_at_its_request_and_raw_answer_in_the_cache(
+    tmp_path: Path,
+) -> None:
+    """What a user audits behind a label: the exact messages sent and the raw answer."""
+    path = tmp_path / "cache.sqlite"
+    cache = CachedBackend(FakeBackend(by_request), path, namespace="fake:x")
+    options = SamplingOptions(n=2, seed=3, max_tokens=20)
+    first = await cache.complete(QUESTION, options)
+    replayed = await cache.complete(QUESTION, options)
+    cache.close()
+    assert [c.request for c in replayed] == [c.request for c in first]
+    refs = [c.request for c in first]
+    assert all(ref is not None for ref in refs) and refs[0] != refs[1]
+    for ref, completion in zip(refs, first, strict=True):
+        assert ref is not None
+        found = look_up(path, ref)
+        assert found is not None and found.backend == "fake:x"
+        assert found.messages == QUESTION
+        assert found.options["seed"] == 3 and found.options["max_tokens"] == 20
+        assert found.completion is not None and found.completion.text == completion.text
+    assert look_up(path, "0" * 64 + "/0") is None
+    assert look_up(tmp_path / "missing.sqlite", refs[0] or "") is None
 
 
 async def test_cache_survives_a_new_process_and_keeps_models_apart(tmp_path: Path) -> None:
@@ -392,3 +419,18 @@ def test_run_batch_keeps_objects_alive_before_the_run_out_of_full_collections() 
         gc.unfreeze()
     assert frozen >= before // 2  # the modules and classes loaded so far: 10^5 objects
     assert gc.get_freeze_count() == 0
+
+
+async def test_every_searched_step_of_a_run_can_be_audited_from_the_cache(tmp_path: Path) -> None:
+    await run_once(tmp_path, FakeBackend(by_request), RuntimeOptions(concurrency=2))
+    store = RunStore(tmp_path / "trees", "r")
+    checked = 0
+    for tree in store.trees():
+        for node in tree.nodes:
+            assert node.request is not None, node.id
+            found = look_up(store.dir / "cache.sqlite", node.request)
+            assert found is not None and found.completion is not None
+            assert tree.problem.question in found.messages[-1]["content"]
+            assert node.text in found.completion.text  # the step, cut from the raw answer
+            checked += 1
+    assert checked > 6

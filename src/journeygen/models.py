@@ -137,6 +137,9 @@ class Node(StrictModel):
     # so it is never a correct step (None: not recorded, e.g. a step in the middle of a
     # whole solution, or an imported one)
     finish_reason: str | None = None
+    # The run's request-cache entry (`KEY/INDEX`) of the completion that made this step: the
+    # exact messages sent and the raw answer, for auditing its label (None: no cache used)
+    request: str | None = None
     # A reasoning model's own thinking in the completion that made this step (None: none returned)
     reasoning: str | None = None
 

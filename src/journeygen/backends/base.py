@@ -48,6 +48,9 @@ class Completion(StrictModel):
     """A reasoning model's own thinking, where the API returns it apart from the text
     (`reasoning_content`/`reasoning` of OpenAI-compatible servers, Anthropic thinking blocks)."""
     usage: Usage = Field(default_factory=Usage)
+    request: str | None = None
+    """Where the run's request cache keeps this answer (`KEY/INDEX`), so a user can see the
+    exact messages sent and the raw answer; None when no cache was in the way."""
 
 
 @dataclass(frozen=True)

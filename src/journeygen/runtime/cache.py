@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from journeygen.backends.base import Backend, ChatMessage, Completion, SamplingOptions
 from journeygen.models import Usage
 
-__all__ = ["CachedBackend", "request_key"]
+__all__ = ["CachedBackend", "CachedRequest", "look_up", "request_key"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -26,6 +28,10 @@ CREATE TABLE IF NOT EXISTS samples (
     idx INTEGER NOT NULL,
     completion TEXT NOT NULL,
     PRIMARY KEY (key, idx)
+);
+CREATE TABLE IF NOT EXISTS requests (
+    key TEXT PRIMARY KEY,
+    request TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS payments (
     key TEXT NOT NULL,
@@ -36,9 +42,9 @@ CREATE TABLE IF NOT EXISTS payments (
 """
 
 
-def request_key(namespace: str, messages: list[ChatMessage], options: SamplingOptions) -> str:
-    """Hash of what decides an answer, minus `n` (samples are keyed by index on their own)."""
-    canonical = json.dumps(
+def _canonical(namespace: str, messages: list[ChatMessage], options: SamplingOptions) -> str:
+    """What decides an answer, as one canonical JSON text (without `n`)."""
+    return json.dumps(
         {
             "backend": namespace,
             "messages": messages,
@@ -48,7 +54,16 @@ def request_key(namespace: str, messages: list[ChatMessage], options: SamplingOp
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request_key(namespace: str, messages: list[ChatMessage], options: SamplingOptions) -> str:
+    """Hash of what decides an answer, minus `n` (samples are keyed by index on their own)."""
+    return hashlib.sha256(_canonical(namespace, messages, options).encode()).hexdigest()
+
+
+def _located(key: str, completions: list[Completion]) -> list[Completion]:
+    """The completions, each carrying where the cache keeps it."""
+    return [c.model_copy(update={"request": f"{key}/{i}"}) for i, c in enumerate(completions)]
 
 
 class CachedBackend:
@@ -83,7 +98,7 @@ class CachedBackend:
         stored = [Completion.model_validate_json(row[0]) for row in rows]
         if len(stored) == options.n:
             self.hits += 1
-            return stored
+            return _located(key, stored)
         completions = await self.inner.complete(messages, options)
         usage = sum((completion.usage for completion in completions), Usage())
         with self._db:  # one transaction: the answer and what it cost
@@ -91,12 +106,19 @@ class CachedBackend:
                 "INSERT INTO payments VALUES (?, ?, ?, ?)",
                 (key, usage.calls, usage.prompt_tokens, usage.completion_tokens),
             )
+            self._db.execute(
+                "INSERT OR IGNORE INTO requests VALUES (?, ?)",
+                (key, _canonical(self.namespace, messages, options)),
+            )
             self._db.executemany(
                 "INSERT OR IGNORE INTO samples VALUES (?, ?, ?)",
-                [(key, i, c.model_dump_json()) for i, c in enumerate(completions)],
+                [
+                    (key, i, c.model_dump_json(exclude={"request"}))
+                    for i, c in enumerate(completions)
+                ],
             )
         # Samples stored before stay as they were (trees built on them must not change).
-        return stored + completions[len(stored) :]
+        return _located(key, stored + completions[len(stored) :])
 
     def paid(self) -> Usage:
         """Calls and tokens of every answer ever stored: what the run has paid for so far."""
@@ -113,3 +135,37 @@ class CachedBackend:
     async def aclose(self) -> None:
         self.close()
         await self.inner.aclose()
+
+
+@dataclass(frozen=True)
+class CachedRequest:
+    """One request as it was sent (backend, messages, sampling options) and the answer kept
+    for one of its samples: what a user audits behind a step's label."""
+
+    backend: str
+    messages: list[dict[str, Any]]
+    options: dict[str, Any]
+    completion: Completion | None
+
+
+def look_up(path: Path, reference: str) -> CachedRequest | None:
+    """The request and answer a `Completion.request` reference (`KEY/INDEX`) points at in the
+    cache at `path`, read without locking the run; None when the cache does not hold it."""
+    key, _, index = reference.partition("/")
+    if not path.is_file() or not index.isdigit():
+        return None
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        request = db.execute("SELECT request FROM requests WHERE key = ?", (key,)).fetchone()
+        sample = db.execute(
+            "SELECT completion FROM samples WHERE key = ? AND idx = ?", (key, int(index))
+        ).fetchone()
+    except sqlite3.OperationalError:  # a cache written before requests were kept
+        return None
+    finally:
+        db.close()
+    if request is None:
+        return None
+    sent = json.loads(request[0])
+    completion = Completion.model_validate_json(sample[0]) if sample else None
+    return CachedRequest(sent["backend"], sent["messages"], sent["options"], completion)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from journeygen.backends.base import Backend, SamplingOptions
+from journeygen.backends.base import Backend, Completion, SamplingOptions
 from journeygen.config import RunConfig
 from journeygen.judges.answers import extract_answer, is_final_step
 from journeygen.judges.base import Judge
@@ -188,6 +188,7 @@ class TreeBuilder:
                 completion_usage=completion.usage,
                 reasoning=completion.reasoning,
                 finish_reason=completion.finish_reason,
+                request=completion.request,
             )
             added.append(node)
         return added
@@ -219,9 +220,7 @@ class TreeBuilder:
             new_steps, finished = split_steps(
                 completion.text, truncated=completion.finish_reason == "length"
             )
-            end = await self.add_path(
-                parent, new_steps, finished, completion.usage, completion.reasoning
-            )
+            end = await self.add_path(parent, new_steps, finished, completion)
             self.record(end, reward(self.node(end)) if end is not None else None)
             ends.append(end)
         return ends
@@ -231,12 +230,12 @@ class TreeBuilder:
         parent: str | None,
         steps: Sequence[str],
         finished: bool,
-        usage: Usage,
-        reasoning: str | None = None,
+        completion: Completion,
     ) -> str | None:
         """Hang `steps` under `parent`, reusing equal steps already there; steps past the depth
         limit join the last allowed one. Returns the id of the step the path ends on. The
-        completion's `usage` and `reasoning` go on the first new step it made."""
+        completion's usage, reasoning and cache entry go on the first new step it made."""
+        made_by: Completion | None = completion
         room = self.config.search.depth - len(self.path(parent))
         if room <= 0 or not steps:
             return parent
@@ -253,10 +252,11 @@ class TreeBuilder:
                     current,
                     text,
                     final=last and finished,
-                    completion_usage=usage,
-                    reasoning=reasoning,
+                    completion_usage=made_by.usage if made_by else Usage(),
+                    reasoning=made_by.reasoning if made_by else None,
+                    request=made_by.request if made_by else None,
                 )
-                usage, reasoning = Usage(), None  # on the completion's first new step only
+                made_by = None  # on the completion's first new step only
             current = same.id
             if same.terminal:
                 return current
@@ -271,6 +271,7 @@ class TreeBuilder:
         completion_usage: Usage,
         reasoning: str | None = None,
         finish_reason: str | None = None,
+        request: str | None = None,
     ) -> Node:
         terminal = final or is_final_step(text)
         answer = extract_answer(text) if terminal else None
@@ -284,6 +285,7 @@ class TreeBuilder:
             usage=completion_usage,
             reasoning=reasoning,
             finish_reason=finish_reason,
+            request=request,
         )
         path = self.path(parent)
         if padding := redundancy_verdict(text, self.problem.question, path):
