@@ -6,7 +6,9 @@ For each run we time `journeygen view` (build), the file size, and Chromium load
 report (`--dump-dom` after the page's own script finished, wall time of the whole process),
 next to Chromium loading an empty page in the same way (the browser's own start-up cost).
 The page also records its own time from script start to the first tree drawn
-(`data-render-ms` on <body>). Run: `.venv/bin/python bench/view_report.py [--repeat 3]`.
+(`data-render-ms` on <body>). Since the tree is fitted to its pane, that time includes the
+page's first layout (reading the pane's width forces it; before, it came after the script
+and was not counted). Run: `.venv/bin/python bench/view_report.py [--repeat 3]`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,21 @@ const GUTTER = 24; // free room left of each column, where journey marks can go
 const LEAF_ROOM = 230; // widest label of a leaf: its row is free to its right
 const HEAD_CHARS = 80, MIN_SCALE = 0.7;
 let drawn = null; // the drawing's natural size, to refit it when the window changes
+const ruler = document.createElement("canvas").getContext("2d");
+let fonts = null; // the label's and the value's fonts as the style sheet sets them
+
+// Width of `text` in the label's or the value's font: a canvas measures it without laying
+// the page out again, so fitting every label of a tree costs no layout.
+function textWidth(text, which) {
+  if (!fonts) {
+    const g = $("tree-svg").appendChild(s("g", { class: "node" }, [s("text", { class: "label" }, [s("tspan", { class: "value" })])]));
+    const font = (el) => { const cs = getComputedStyle(el); return cs.fontWeight + " " + cs.fontSize + " " + cs.fontFamily; };
+    fonts = { label: font(g.firstChild), value: font(g.firstChild.firstChild) };
+    g.remove();
+  }
+  ruler.font = fonts[which];
+  return ruler.measureText(text).width;
+}
 
 // Rows and depths first; then the widest columns that let every shown leaf's label end
 // inside the pane (measured, up to LEAF_ROOM), kept between MIN_COLW and MAX_COLW.
@@ -25,10 +40,8 @@ function layout(t, ix) {
     const depth = pos.get(id).depth;
     if (!depth) continue;
     const parts = labelParts(t, ix, id);
-    const probe = $("tree-svg").appendChild(s("text", {}, [parts.head + parts.tail + parts.value]));
-    const room = width - parts.offset - Math.min(LEAF_ROOM, probe.getComputedTextLength());
-    probe.remove();
-    colw = Math.min(colw, Math.floor(room / depth));
+    const label = textWidth(parts.head + parts.tail, "label") + textWidth(parts.value, "value");
+    colw = Math.min(colw, Math.floor((width - parts.offset - Math.min(LEAF_ROOM, label)) / depth));
   }
   colw = Math.max(MIN_COLW, colw);
   for (const p of pos.values()) p.x = X0 + p.depth * colw;
@@ -80,17 +93,17 @@ function clearTree() {
   for (const name of ["width", "height", "viewBox"]) svg.removeAttribute(name);
 }
 
-// Cut a label's head (its tail and value stay) until the whole label fits `room` pixels.
-function fitLabel(label, head, tail, room) {
-  const text = label.firstChild;
-  if (label.getComputedTextLength() <= room) return;
+// A label's text with its head cut (its tail and value stay) so the whole fits `room` pixels.
+function fitLabel(head, tail, value, room) {
+  const fits = (text) => textWidth(text, "label") + textWidth(value, "value") <= room;
+  const cut = (n) => head.slice(0, n).trimEnd() + "…" + tail;
+  if (fits(head + tail)) return head + tail;
   let lo = 0, hi = head.length - 1; // characters of the head kept before "…"
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    text.data = head.slice(0, mid).trimEnd() + "…" + tail;
-    if (label.getComputedTextLength() <= room) lo = mid; else hi = mid - 1;
+    if (fits(cut(mid))) lo = mid; else hi = mid - 1;
   }
-  text.data = head.slice(0, lo).trimEnd() + "…" + tail;
+  return cut(lo);
 }
 
 // A node's label: its text (cut later to fit), what follows it (answer, hidden count), its
@@ -129,9 +142,9 @@ function drawNode(t, ix, id, p, colw, into) {
   }
   // an open node's label sits above the edges that leave it and ends before the next column's
   // gutter; a leaf's (or a folded node's) is centred on its own row, free to its right
-  const label = g.appendChild(s("text", { class: "label", x: lx, y: open ? p.y - 7 : p.y + 4 }, [head + tail]));
+  const text = fitLabel(head, tail, value, open ? p.x + colw - GUTTER - lx : LEAF_ROOM);
+  const label = g.appendChild(s("text", { class: "label", x: lx, y: open ? p.y - 7 : p.y + 4 }, [text]));
   if (value) label.appendChild(s("tspan", { class: "value" }, [value]));
-  fitLabel(label, head, tail, open ? p.x + colw - GUTTER - lx : LEAF_ROOM);
   g.appendChild(s("title", {}, [n ? n.text : t.problem.question]));
   g.addEventListener("click", () => { state.node = id; drawTree(t); renderNode(t); writeHash(); });
 }
