@@ -107,9 +107,9 @@ def test_math_answer_is_last_boxed_with_nested_braces(tmp_path: Path) -> None:
             "level": "Level 2",
             "type": "Algebra",
         },
-        {"problem": "p", "solution": "So \\fbox{x^{2}} it is.", "level": "Level 1"},
-        {"problem": "p", "solution": "It is $\\boxed{5}$.", "answer": "6", "type": "Geometry"},
-        {"problem": "p", "solution": "No box here.", "level": "Level 5", "type": "Algebra"},
+        {"problem": "p1", "solution": "So \\fbox{x^{2}} it is.", "level": "Level 1"},
+        {"problem": "p2", "solution": "It is $\\boxed{5}$.", "answer": "6", "type": "Geometry"},
+        {"problem": "p3", "solution": "No box here.", "level": "Level 5", "type": "Algebra"},
     ]
     problems, rejects = load_problems(write_lines(tmp_path / "m.jsonl", *rows))
     assert rejects == []

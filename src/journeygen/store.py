@@ -86,6 +86,7 @@ class Manifest(StrictModel):
     config_hash: str
     source: str
     problems: list[str] = Field(default_factory=list)
+    decontaminate: list[str] = Field(default_factory=list)  # benchmark files kept out
     counts: dict[str, int] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)  # paid for, over every session of the run
     cost_usd: float = 0.0

@@ -27,6 +27,7 @@ from journeygen.export import (
     check_options,
     export_trees,
 )
+from journeygen.problems.decontaminate import DECONTAMINATED_FILE, ContaminationIndex, TreeFilter
 from journeygen.prompts import load_prompts
 from journeygen.store import RunStore, StoreError
 
@@ -89,6 +90,14 @@ def default_path(out_dir: Path, run: str, kind: ExportKind, fmt: Format, options
     help="Keep only journey/shortcut samples whose correct path is the model's own steps "
     "(policy) or the problem's reference solution (reference). Not for dpo/prm rows.",
 )
+@click.option(
+    "--decontaminate",
+    "benchmarks",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Benchmark problems (jsonl or a JSON list; repeatable): drop every row of a tree "
+    "whose question copies one (listed in OUT_DIR/RUN/decontaminated.jsonl).",
+)
 @click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, path_type=Path))
 @trees_dir_option
 @out_dir_option
@@ -103,6 +112,7 @@ def export_command(
     prompt_completion: bool,
     output: Path | None,
     path_source: PathSourceFilter,
+    benchmarks: tuple[Path, ...],
     prompts_dir: Path | None,
     trees_dir: Path,
     out_dir: Path,
@@ -132,12 +142,13 @@ def export_command(
     }
     try:
         store = RunStore(trees_dir, run)
-        store.read_manifest()  # no such run: stop before any output folder is made
+        manifest = store.read_manifest()  # no such run: stop before any folder is made
+        clean = TreeFilter(ContaminationIndex.from_files(benchmarks)) if benchmarks else None
         prompts = load_prompts(prompts_dir)
         settings = sample_settings(store, prompts, journey, reflect, path_source)
         counts = {
             each: export_trees(
-                store.trees(),
+                clean(store.trees()) if clean is not None else store.trees(),
                 path,
                 kind=each,
                 fmt=fmt,
@@ -148,7 +159,14 @@ def export_command(
             )
             for each, path in targets.items()
         }
+        if clean is not None:
+            clean.report(manifest.source, out_dir / run / DECONTAMINATED_FILE)
     except (StoreError, ExportError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for each, path in targets.items():
         click.echo(f"{each}: {counts[each]} rows → {path}")
+    if clean is not None:
+        click.echo(
+            f"decontaminated: {len(clean.dropped)} problems dropped (they copy a benchmark "
+            f"question) → {out_dir / run / DECONTAMINATED_FILE}"
+        )

@@ -21,6 +21,7 @@ from journeygen.cli.recipe_options import config_option, resolved_config, search
 from journeygen.cli.runtime_options import RunSettings, runtime_options
 from journeygen.config import RunConfig
 from journeygen.executors.local import RunSummary, generate
+from journeygen.problems.decontaminate import DECONTAMINATED_FILE, ContaminationIndex
 from journeygen.prompts import load_prompts
 from journeygen.runtime.loop import run_batch
 from journeygen.store import StoreError, check_run_name
@@ -30,20 +31,27 @@ __all__ = ["generate_command"]
 _DEFAULTS = RunConfig()  # flags show these defaults; untyped flags leave the recipe's values
 
 
-def _print_summary(summary: RunSummary) -> None:
+def _print_summary(summary: RunSummary, *, decontaminating: bool) -> None:
     statuses = ", ".join(f"{name} {count}" for name, count in sorted(summary.status.items()))
     if summary.pending:
         statuses += f", not started {summary.pending}"
+    copies = f"decontaminated {summary.decontaminated} · " if decontaminating else ""
     stdout.print(
         f"problems {summary.problems} · trees {summary.trees} "
         f"(reused {summary.reused}; {statuses}) · "
         f"journeys {summary.exported.get('journey', 0)} · "
         f"shortcuts {summary.exported.get('shortcut', 0)} · rejects {summary.rejects} · "
-        f"tokens {summary.usage.total_tokens} in {summary.usage.calls} calls · "
+        f"{copies}tokens {summary.usage.total_tokens} in {summary.usage.calls} calls · "
         f"cost ${summary.cost:.4f} · cached calls {summary.cached} · "
         f"failures {summary.failures} · wall {summary.wall_s:.1f} s",
         markup=False,
     )
+    if summary.decontaminated:
+        stdout.print(
+            f"{summary.decontaminated} problems copy a benchmark question and got no tree: "
+            f"{summary.out_dir / DECONTAMINATED_FILE}",
+            markup=False,
+        )
     if not summary.interrupted:  # an interrupted run writes no export
         stdout.print(f"wrote {summary.out_dir}/journey.jsonl and shortcut.jsonl", markup=False)
 
@@ -66,6 +74,14 @@ def _print_summary(summary: RunSummary) -> None:
 @search_options
 @judges_option
 @click.option("--system", help="System prompt to put in every exported row.")
+@click.option(
+    "--decontaminate",
+    "benchmarks",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Benchmark problems (jsonl or a JSON list; repeatable): a problem sharing a 13-word "
+    "run or a near-identical text with one gets no tree (see decontaminated.jsonl).",
+)
 @click.option(
     "--prompts",
     "prompts_dir",
@@ -92,6 +108,7 @@ def generate_command(
     reference_path: str | None,
     judges: list[str] | None,
     system: str | None,
+    benchmarks: tuple[Path, ...],
     prompts_dir: Path | None,
     trees_dir: Path,
     out_dir: Path,
@@ -139,6 +156,7 @@ def generate_command(
             )
         )
         prompts = load_prompts(prompts_dir)
+        index = ContaminationIndex.from_files(benchmarks) if benchmarks else None
     except (StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -161,6 +179,7 @@ def generate_command(
                 on_start=progress.start,
                 on_tree=progress.tree,
                 on_reject=progress.reject,
+                decontaminate=index,
             )
         finally:
             progress.close()
@@ -173,7 +192,7 @@ def generate_command(
         sys.exit(130)
     except (OSError, StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    _print_summary(summary)
+    _print_summary(summary, decontaminating=index is not None)
     if isinstance(llm, LocalBackend) and llm.prompt_tokens_requested:
         stdout.print(
             f"llama.cpp evaluated {llm.prompt_tokens_evaluated} of "

@@ -1,5 +1,5 @@
-"""A whole run on one machine: load problems, build many trees at once through the runtime stack (cache,
-budgets, limits), save each tree as soon as it is done, then export the samples.
+"""A whole run on one machine: load problems, build many trees at once through the runtime
+stack (cache, budgets, limits), save each tree as soon as it is done, then export the samples.
 
 Problems are streamed and at most a bounded number of trees is in memory at a time, so a run
 of 10,000 problems needs no more memory than one of 1,000. Ctrl-C or SIGTERM stops cleanly:
@@ -19,7 +19,13 @@ from journeygen.executors.export import export_after_run
 from journeygen.executors.pool import TreeCallback, build_trees
 from journeygen.executors.signals import SignalStop
 from journeygen.executors.summary import RunSummary, record_figures
-from journeygen.problems import Reject, iter_problems, write_rejects
+from journeygen.problems import Reject, iter_numbered, write_rejects
+from journeygen.problems.decontaminate import (
+    DECONTAMINATED_FILE,
+    Contamination,
+    ContaminationIndex,
+    write_report,
+)
 from journeygen.prompts import PromptSet
 from journeygen.runtime import PriceTable, RuntimeOptions, Stack, build_stack
 from journeygen.store import Manifest, RunStore
@@ -45,11 +51,13 @@ async def generate(
     on_start: StartCallback | None = None,
     on_tree: TreeCallback | None = None,
     on_reject: Callable[[str], None] | None = None,
+    decontaminate: ContaminationIndex | None = None,
 ) -> RunSummary:
     """Build a tree for every good problem (reusing complete trees built with the same
     settings, replaying cached requests for the rest), then export journeys and shortcuts.
 
-    `fresh` deletes the run's trees, request cache and failure log first.
+    `fresh` deletes the run's trees, request cache and failure log first. A problem that
+    copies a question of `decontaminate` gets no tree and goes to `decontaminated.jsonl`.
     """
     started = time.monotonic()
     runtime = runtime or RuntimeOptions()
@@ -60,12 +68,18 @@ async def generate(
 
     ids: list[str] = []
     rejects: list[Reject] = []
-    for item in iter_problems(problems_path, limit=limit):  # first pass: ids only
+    copies: list[Contamination] = []
+    for line, item in iter_numbered(problems_path):  # first pass: ids only
+        if limit is not None and len(ids) >= limit:  # the first N good problems, copies aside
+            break
         if isinstance(item, Reject):
             rejects.append(item)
+        elif decontaminate is not None and (found := decontaminate.match(item.question)):
+            copies.append(Contamination(item, str(problems_path), line, found, "generate"))
         else:
             ids.append(item.id)
     write_rejects(rejects, run_out / "rejects.jsonl")
+    write_report(copies, run_out / DECONTAMINATED_FILE)
     for reject in rejects:
         if on_reject is not None:
             on_reject(str(reject))
@@ -76,9 +90,12 @@ async def generate(
         config_hash=config.tree_hash(),
         source=str(problems_path),
         problems=ids,
+        decontaminate=decontaminate.files if decontaminate is not None else [],
     )
     store.write_manifest(manifest)
-    summary = RunSummary(problems=len(ids), rejects=len(rejects), out_dir=run_out)
+    summary = RunSummary(
+        problems=len(ids), rejects=len(rejects), decontaminated=len(copies), out_dir=run_out
+    )
     model = getattr(backend, "model", None)
     stack = build_stack(
         backend,
@@ -94,7 +111,6 @@ async def generate(
         with SignalStop(stack, summary):
             await build_trees(
                 problems_path,
-                limit,
                 store,
                 manifest,
                 config,

@@ -27,7 +27,6 @@ MANIFEST_EVERY_S = 1.0  # a manifest of 10k problem ids is rewritten at most onc
 
 async def build_trees(
     problems_path: Path,
-    limit: int | None,
     store: RunStore,
     manifest: Manifest,
     config: RunConfig,
@@ -37,8 +36,8 @@ async def build_trees(
     runtime: RuntimeOptions,
     on_tree: TreeCallback | None,
 ) -> None:
-    """Second pass over the problems: one worker per request slot, each building one tree
-    after the other, so at most `concurrency` trees are in memory.
+    """Second pass over the problems (those the manifest lists): one worker per request slot,
+    each building one tree after the other, so at most `concurrency` trees are in memory.
 
     No more trees than slots: with more, every answer hands its slot to a waiting tree, and
     the hand-over waits for the event loop's next round; while a round processes a burst of
@@ -66,9 +65,13 @@ async def build_trees(
     def to_build() -> Iterator[Problem]:
         """The problems still without a complete tree of these settings (the others are
         counted as reused). Shared by the workers: it never awaits, so no two run it at once."""
-        for item in iter_problems(problems_path, limit=limit):
-            if isinstance(item, Reject):
+        wanted = set(manifest.problems)  # the first pass left out rejects, copies, the limit
+        for item in iter_problems(problems_path):
+            if not wanted:
+                return
+            if isinstance(item, Reject) or item.id not in wanted:
                 continue
+            wanted.discard(item.id)
             saved = store.load_tree(item.id)
             if (
                 saved is not None

@@ -22,6 +22,7 @@ class RunSummary:
 
     problems: int = 0
     rejects: int = 0
+    decontaminated: int = 0
     trees: int = 0
     reused: int = 0
     pending: int = 0
@@ -37,7 +38,9 @@ class RunSummary:
     out_dir: Path = Path()
 
 
-def record_figures(summary: RunSummary, manifest: Manifest, stack: Stack, started: float | None) -> None:
+def record_figures(
+    summary: RunSummary, manifest: Manifest, stack: Stack, started: float | None
+) -> None:
     """Copy the run's figures into the summary and the manifest."""
     meter = stack.meter
     summary.usage = meter.usage

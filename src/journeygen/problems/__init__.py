@@ -13,12 +13,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from journeygen.models import Problem, is_safe_id
+from journeygen.problems.normalize import normalized_text
 from journeygen.store import atomic_open
 
 __all__ = [
     "Reject",
     "RowError",
     "boxed_answer",
+    "iter_numbered",
     "iter_problems",
     "jsonl_lines",
     "load_problems",
@@ -82,6 +84,13 @@ def iter_problems(path: str | Path, *, limit: int | None = None) -> Iterator[Pro
     UTF-8 or JSON) costs that line only. A missing file raises at once: that is a user
     error, not a row error.
     """
+    return (item for _, item in iter_numbered(path, limit=limit))
+
+
+def iter_numbered(
+    path: str | Path, *, limit: int | None = None
+) -> Iterator[tuple[int, Problem | Reject]]:
+    """`iter_problems` with each item's line number, for reports that point into the file."""
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     file = Path(path)
@@ -105,8 +114,9 @@ def jsonl_lines(file: Path) -> Iterator[tuple[int, bytes, str]]:
                 yield number, data, raw
 
 
-def _iter_file(file: Path, name: str, limit: int | None) -> Iterator[Problem | Reject]:
+def _iter_file(file: Path, name: str, limit: int | None) -> Iterator[tuple[int, Problem | Reject]]:
     seen: dict[str, int] = {}
+    questions: dict[bytes, int] = {}  # digests of normalised questions: flat memory at 10k rows
     count = 0
     if limit == 0:
         return
@@ -114,17 +124,31 @@ def _iter_file(file: Path, name: str, limit: int | None) -> Iterator[Problem | R
         try:
             problem = normalize_row(parse_line(data), line=number, source=name)
         except RowError as err:
-            yield Reject(name, number, err.field, str(err), raw)
+            yield number, Reject(name, number, err.field, str(err), raw)
             continue
         if problem.id in seen:
             message = f"duplicate id {problem.id!r} (first on line {seen[problem.id]})"
-            yield Reject(name, number, "id", message, raw)
+            yield number, Reject(name, number, "id", message, raw)
+            continue
+        digest = _question_digest(problem.question)
+        if digest in questions:
+            message = f"same question as line {questions[digest]}"
+            yield number, Reject(name, number, "question", message, raw)
             continue
         seen[problem.id] = number
-        yield problem
+        if digest:
+            questions[digest] = number
+        yield number, problem
         count += 1
         if limit is not None and count >= limit:
             return
+
+
+def _question_digest(question: str) -> bytes:
+    """A digest of the question after normalising (b"" when nothing is left to compare), so
+    a row that only re-cases, re-spaces or re-punctuates an earlier one is caught."""
+    text = normalized_text(question)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest() if text else b""
 
 
 def parse_line(data: bytes) -> dict[str, Any]:
