@@ -172,8 +172,8 @@ async def test_local_json_schema_constrains_output(local_backend: LocalBackend) 
     messages: list[ChatMessage] = [
         {"role": "user", "content": 'Is "2 + 2 = 5" correct? Answer in JSON.'}
     ]
-    # llama.cpp's grammar allows one space between tokens: its longest answer here,
-    # `{ "label" : "incorrect" } `, is 27 characters, so 32 tokens always close it
+    # llama.cpp's JSON grammar allows at most one space wherever JSON allows whitespace: its
+    # longest answer here, `{ "label" : "incorrect" } `, is 26 characters, within 32 tokens
     options = SamplingOptions(seed=0, max_tokens=32, json_schema=schema)
     [completion] = await local_backend.complete(messages, options)
     assert completion.finish_reason == "stop"
