@@ -37,6 +37,12 @@ from journeygen.judges.answers import (
         (r"\boxed{7} but #### 8 and the answer is 9", "7"),
         ("#### 8\nthe answer is 9", "8"),
         ("The answer is 12. We are not sure the answer is correct", "12"),
+        # the answer ends where a clause goes on about it; an equation's result is the answer
+        ("The answer is 15, but I'll add that to the next step.", "15"),
+        ("The answer is 15, which is the final step in the next step.", "15"),
+        ("so the answer is 4 + 3 = 7.", "7"),
+        ("The answer is 3, 4 and 5.", "3, 4 and 5"),
+        ("Then 5 + 5 = 10 is the answer.", "10"),
     ],
 )
 def test_extract_answer_finds_the_stated_answer(text: str, expected: str) -> None:

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from types import ModuleType
@@ -21,6 +22,8 @@ from typing import Literal
 
 __all__ = [
     "AnswerCheck",
+    "AnswerStatement",
+    "answer_statement",
     "check_answer",
     "extract_answer",
     "is_final_step",
@@ -28,6 +31,8 @@ __all__ = [
 ]
 
 CheckLabel = Literal["correct", "incorrect", "unknown"]
+# How a step states its final answer ("the answer is" covers "Answer: X" too)
+AnswerStatement = Literal["boxed", "####", "the answer is", "is the answer"]
 
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _HASHES = re.compile(r"####\s*([^\n]+)")
@@ -42,7 +47,15 @@ _IS_THE_ANSWER = re.compile(
     r"\s+is\s+(?:the|my|our)\s+(?:final\s+)?answer\b",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"\.(?=\s|$)|;|,?\s+(?:because|since|as|so that)\b")
+# Where a stated answer ends: a full stop, or a clause that goes on about it ("15, but I'll
+# add that to the next step", "7, which is the final step"); not "1,000" or "3, 4 and 5"
+_SENTENCE_END = re.compile(
+    r"\.(?=\s|$)|;|,?\s+(?:because|since|as|so that)\b"
+    r"|,\s+(?:but|which|where|while|so|then|this|that|because|since|as|if|i|we)\b",
+    re.IGNORECASE,
+)
+# "the answer is 4 + 3 = 7": the claim's result is the answer
+_EQUATION_RESULT = re.compile(r"^[^=]*[0-9a-z)}\]]\s*=\s*([^=]+)$", re.IGNORECASE)
 # "the answer is not clear", "whether the answer is correct": talk about an answer, not one
 _NOT_AN_ANSWER = re.compile(
     r"(?:not|to|that|the|what|whether|how|in|of|still|probably|likely|unclear|correct|"
@@ -83,6 +96,8 @@ def _last_stated(text: str) -> str | None:
         rest = match.group(1)
         end = _SENTENCE_END.search(rest)
         stated = rest[: end.start()] if end else rest
+        if result := _EQUATION_RESULT.match(stated.strip()):
+            stated = result.group(1)
         if not _NOT_AN_ANSWER.match(_clean(stated)):
             return stated
     return None
@@ -106,14 +121,32 @@ def _clean(answer: str) -> str:
     return _COMMA_NUMBER.sub(lambda match: match.group(1).replace(",", ""), answer)
 
 
+def _statement(text: str) -> tuple[AnswerStatement, str] | None:
+    """How the step states its final answer and the answer, in the order of precedence."""
+    tried: tuple[tuple[AnswerStatement, Callable[[str], str | None]], ...] = (
+        ("boxed", _last_boxed),
+        ("####", lambda t: _last_match(_HASHES, t)),
+        ("the answer is", _last_stated),
+        ("is the answer", lambda t: _last_match(_IS_THE_ANSWER, t)),
+    )
+    for kind, find in tried:
+        found = find(text)
+        if found is not None and (answer := _clean(found)):
+            return kind, answer
+    return None
+
+
 def extract_answer(text: str) -> str | None:
     """The final answer a step states: last `\\boxed{}`, else `#### X`, else "the answer is X"
     or "Answer: X", else "X is the answer". None when it states none (never a bare number)."""
-    stated = (_last_boxed(text), _last_match(_HASHES, text), _last_stated(text))
-    for found in (*stated, _last_match(_IS_THE_ANSWER, text)):
-        if found is not None and (answer := _clean(found)):
-            return answer
-    return None
+    stated = _statement(text)
+    return stated[1] if stated else None
+
+
+def answer_statement(text: str) -> AnswerStatement | None:
+    """Which of those forms gives the step's answer (`stats` counts them); None: none."""
+    stated = _statement(text)
+    return stated[0] if stated else None
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> str | None:
