@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,9 +27,11 @@ from journeygen.export import (
     check_options,
     export_trees,
 )
-from journeygen.problems.decontaminate import DECONTAMINATED_FILE, ContaminationIndex, TreeFilter
 from journeygen.prompts import load_prompts
 from journeygen.store import RunStore, StoreError
+
+if TYPE_CHECKING:
+    from journeygen.problems.decontaminate import TreeFilter
 
 __all__ = ["export_command"]
 
@@ -143,7 +145,13 @@ def export_command(
     try:
         store = RunStore(trees_dir, run)
         manifest = store.read_manifest()  # no such run: stop before any folder is made
-        clean = TreeFilter(ContaminationIndex.from_files(benchmarks)) if benchmarks else None
+        clean: TreeFilter | None = None
+        if benchmarks:  # the benchmark index loads only for --decontaminate (~40 ms to import)
+            from journeygen.problems import decontaminate
+
+            index = decontaminate.ContaminationIndex.from_files(benchmarks)
+            clean = decontaminate.TreeFilter(index)
+            listed = out_dir / run / decontaminate.DECONTAMINATED_FILE
         prompts = load_prompts(prompts_dir)
         settings = sample_settings(store, prompts, journey, reflect, path_source)
         counts = {
@@ -160,7 +168,7 @@ def export_command(
             for each, path in targets.items()
         }
         if clean is not None:
-            clean.report(manifest.source, out_dir / run / DECONTAMINATED_FILE)
+            clean.report(manifest.source, listed)
     except (StoreError, ExportError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for each, path in targets.items():
@@ -168,5 +176,5 @@ def export_command(
     if clean is not None:
         click.echo(
             f"decontaminated: {len(clean.dropped)} problems dropped (they copy a benchmark "
-            f"question) → {out_dir / run / DECONTAMINATED_FILE}"
+            f"question) → {listed}"
         )
