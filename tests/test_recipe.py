@@ -37,7 +37,7 @@ def write(tmp_path: Path, text: str) -> Path:
     [
         ("search:\n  strategy: mcts\n  widht: 3\n", ":3: search.widht: Extra inputs"),
         ("seed: 1\nsearch:\n  width: 0\n", ":3: search.width: Input should be greater than"),
-        ("search:\n  strategy: dfs\n", ":2: search.strategy: unknown strategy 'dfs'; expected one of beam"),
+        ("search:\n  strategy: dfs\n", ":2: search.strategy: unknown strategy 'dfs'; expected"),
         ("judge: answer\n", ":1: judge: Extra inputs are not permitted"),
         ("search: [1, 2]\n", ":1: search: Input should be a valid dictionary"),
         ("search:\n  width: [3\n", ":3: not valid YAML"),

@@ -434,3 +434,52 @@ async def test_every_searched_step_of_a_run_can_be_audited_from_the_cache(tmp_pa
             assert node.text in found.completion.text  # the step, cut from the raw answer
             checked += 1
     assert checked > 6
+
+
+class JitterBackend(SlowBackend):
+    """Answers after a delay that depends on the request, so answers come back in another
+    order than they were asked, and differently at each concurrency."""
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        self.delay = ((options.seed or 0) % 7) / 1000
+        return await super().complete(messages, options)
+
+
+WIDE = RunConfig(
+    backend=BackendConfig(name="openai", model="gpt-4o-mini"),
+    search=SearchConfig(width=3, keep=3, depth=3, reference_path="never"),
+)
+
+
+async def wide_run(tmp_path: Path, backend: SlowBackend, concurrency: int) -> RunSummary:
+    return await generate(
+        write_problems(tmp_path / "problems.jsonl", 3),
+        run="w",
+        config=WIDE,
+        backend=backend,  # type: ignore[arg-type]
+        prompts=load_prompts(),
+        trees_dir=tmp_path / "trees",
+        out_dir=tmp_path / "outputs",
+        runtime=RuntimeOptions(concurrency=concurrency),
+    )
+
+
+async def test_concurrency_never_changes_a_byte_of_trees_or_exports(tmp_path: Path) -> None:
+    one, many = JitterBackend(), JitterBackend()
+    await wide_run(tmp_path / "c1", one, 1)
+    await wide_run(tmp_path / "c32", many, 32)
+    assert one.peak == 1 and many.peak > 3  # a frontier's parents were asked together
+    trees = [tree_bytes(tmp_path / c / "trees" / "w") for c in ("c1", "c32")]
+    assert trees[0] == trees[1] and len(trees[0]) == 3
+    for name in ("journey.jsonl", "shortcut.jsonl"):
+        files = [(tmp_path / c / "outputs" / "w" / name).read_bytes() for c in ("c1", "c32")]
+        assert files[0] == files[1]
+
+
+async def test_a_few_wide_trees_fill_more_slots_than_there_are_trees(tmp_path: Path) -> None:
+    backend = SlowBackend(delay=0.02)
+    await wide_run(tmp_path, backend, 32)
+    # 3 trees, each asking a level's 3 frontier parents at once after the first level
+    assert backend.peak > 3

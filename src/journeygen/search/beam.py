@@ -1,5 +1,6 @@
 """Step-level beam search, the paper's tree building: sample `width` next steps per frontier
-node, keep the best `keep`, and make the last level close the solution with an answer."""
+node (the whole frontier at once), keep the best `keep`, and make the last level close the
+solution with an answer."""
 
 from __future__ import annotations
 
@@ -29,12 +30,12 @@ async def beam(builder: TreeBuilder) -> None:
     search = builder.config.search
     frontier: list[str | None] = [None]
     for depth in range(1, search.depth + 1):
-        children_per_parent: list[list[Node]] = []
-        for parent in frontier:
-            if builder.out_of_budget():
-                return
-            children = await builder.expand(parent, n=search.width, final=depth == search.depth)
-            children_per_parent.append(children)
+        if builder.out_of_budget():
+            return
+        # the whole frontier is asked at once; answers are added in frontier order
+        children_per_parent = await builder.expand_all(
+            frontier, n=search.width, final=depth == search.depth
+        )
         frontier = [node.id for node in _select(children_per_parent, search.keep)]
         if not frontier:
             return

@@ -9,9 +9,7 @@ __all__ = ["best_of_n"]
 
 
 async def best_of_n(builder: TreeBuilder) -> None:
-    """One request per solution (each with its own seed), so a budget can stop between them;
-    a node's value is the share of the solutions through it that reach the gold answer."""
-    for _ in range(builder.config.search.rollouts):
-        if builder.out_of_budget():
-            return
-        await builder.rollout(None, n=1)
+    """One request per solution (each with its own seed), all sent at once; a node's value is
+    the share of the solutions through it that reach the gold answer."""
+    if not builder.out_of_budget():
+        await builder.rollout_all([None] * builder.config.search.rollouts, n=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,48 +15,10 @@ from journeygen.judges.labels import own_label
 from journeygen.judges.redundancy import is_padding, redundancy_verdict
 from journeygen.models import Node, Problem, Usage, children_of, path_to
 from journeygen.prompts import PromptSet
+from journeygen.search.steps import clean_step, split_steps
 from journeygen.seeds import request_seed
 
-__all__ = ["Tally", "TreeBuilder", "clean_step", "dead_end", "reward", "split_steps"]
-
-ENUMERATION = re.compile(
-    r"^\s*(?:[-*•]\s+|(?:step\s*)?\d+\s*[.):]\s+|step\s*\d+\s*[-—:]?\s*)", re.I
-)
-ANSWER_END = re.compile(
-    r"(\\boxed\{.*\}|####\s*\S+|\b(?:the\s+)?(?:final\s+)?answer\s*(?:is|:)\s*[^\n]*?)"
-    r"(?:\.(?=\s|$)|$)",
-    re.I,
-)
-
-
-def clean_step(text: str, *, whole: bool) -> str:
-    """One step out of a completion: the first non-empty line (or all lines when `whole`),
-    without list numbering, cut after the sentence that states an answer."""
-    lines = [ENUMERATION.sub("", line).strip() for line in text.strip().splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
-        return ""
-    step = " ".join(lines) if whole else lines[0]
-    match = ANSWER_END.search(step)
-    if match:
-        step = step[: match.end()].strip()
-    return step
-
-
-def split_steps(text: str, *, truncated: bool) -> tuple[list[str], bool]:
-    """The steps of a full solution, one per line, up to the first that states an answer,
-    and whether the solution finished (a truncated one loses its cut-off last line)."""
-    steps: list[str] = []
-    for line in text.splitlines():
-        step = clean_step(line, whole=False)
-        if not step:
-            continue
-        steps.append(step)
-        if is_final_step(step):
-            return steps, True
-    if truncated and steps:
-        steps.pop()
-    return steps, bool(steps) and not truncated
+__all__ = ["Tally", "TreeBuilder", "dead_end", "reward"]
 
 
 def dead_end(node: Node) -> bool:
@@ -158,6 +120,29 @@ class TreeBuilder:
 
         Returns the new nodes; an empty or repeated sibling text adds no node.
         """
+        (added,) = await self.expand_all([parent], n=n, final=final)
+        return added
+
+    async def expand_all(
+        self, parents: Sequence[str | None], *, n: int, final: bool
+    ) -> list[list[Node]]:
+        """`expand` for several parents at once: their requests go out together, and their
+        answers are added in `parents` order, so the tree is the same whatever order the
+        answers arrive in."""
+        asked = await asyncio.gather(*(self._ask_steps(parent, n, final) for parent in parents))
+        added: list[list[Node]] = []
+        made: list[tuple[Node, list[Node]]] = []
+        for parent, completions in zip(parents, asked, strict=True):
+            nodes = self._hang_steps(parent, completions, final)
+            made += [(node, self.path(parent)) for node in nodes]
+            added.append(nodes)
+        await self._judge(made)
+        return added
+
+    async def _ask_steps(self, parent: str | None, n: int, final: bool) -> list[Completion]:
+        """The completions for `n` next steps after `parent` (none after a dead end)."""
+        if parent is not None and dead_end(self.node(parent)):
+            return []
         search = self.config.search
         steps = self.path(parent)
         template = self.prompts.final if final else self.prompts.step
@@ -169,26 +154,29 @@ class TreeBuilder:
             stop=[] if final else ["\n"],
             seed=request_seed(self.config.seed, self.problem.id, parent or "", len(steps)),
         )
-        if parent is not None and dead_end(self.node(parent)):
-            return []
         completions = await self.backend.complete(messages, options)
         self.counters["expansions"] += 1
+        return completions
+
+    def _hang_steps(
+        self, parent: str | None, completions: Sequence[Completion], final: bool
+    ) -> list[Node]:
+        """One new child of `parent` per usable completion (not empty, not a repeated sibling,
+        within the node budget), not yet judged."""
         siblings = {node.text for node in self.children(parent)}
         added: list[Node] = []
         for completion in completions:
             self.usage = self.usage + completion.usage
             text = clean_step(completion.text, whole=final)
-            if not text or text in siblings or len(self.nodes) >= search.max_nodes:
+            if not text or text in siblings or len(self.nodes) >= self.config.search.max_nodes:
                 continue
             siblings.add(text)
-            node = await self._add(
+            node = self._new_node(
                 parent,
                 text,
                 final=final,
-                completion_usage=completion.usage,
-                reasoning=completion.reasoning,
+                made_by=completion,
                 finish_reason=completion.finish_reason,
-                request=completion.request,
             )
             added.append(node)
         return added
@@ -196,14 +184,38 @@ class TreeBuilder:
     async def rollout(self, parent: str | None, *, n: int) -> list[str | None]:
         """Sample `n` full solutions after `parent`, merge their steps into the tree on equal
         prefixes and record each one's reward; returns where each ended (its last step)."""
+        return await self.rollout_all([parent], n=n)
+
+    async def rollout_all(self, parents: Sequence[str | None], *, n: int) -> list[str | None]:
+        """`rollout` from several prefixes at once (a prefix may repeat: each request gets
+        its own seed): the requests go out together, the solutions are merged in order."""
+        asked = await asyncio.gather(*(self._ask_solutions(parent, n) for parent in parents))
+        ends: list[str | None] = []
+        made: list[tuple[Node, list[Node]]] = []
+        for parent, completions in zip(parents, asked, strict=True):
+            for completion in completions:
+                self.usage = self.usage + completion.usage
+                new_steps, finished = split_steps(
+                    completion.text, truncated=completion.finish_reason == "length"
+                )
+                end, created = self._hang_path(parent, new_steps, finished, completion)
+                made += [(node, self.path(node.parent)) for node in created]
+                ends.append(end)
+        await self._judge(made)
+        for end in ends:
+            self.record(end, reward(self.node(end)) if end is not None else None)
+        return ends
+
+    async def _ask_solutions(self, parent: str | None, n: int) -> list[Completion]:
+        """The completions of `n` whole solutions after `parent` (none after a dead end)."""
+        if parent is not None and dead_end(self.node(parent)):
+            self.record(parent, None)  # a visit that can go nowhere
+            return []
         search = self.config.search
         steps = self.path(parent)
         messages = self.prompts.rollout.render(
             question=self.problem.question, progress=self._progress(steps)
         )
-        if parent is not None and dead_end(self.node(parent)):
-            self.record(parent, None)  # a visit that can go nowhere
-            return []
         asked = self._rollouts_from[parent]  # rollouts from one prefix get different seeds
         self._rollouts_from[parent] += 1
         options = SamplingOptions(
@@ -214,84 +226,74 @@ class TreeBuilder:
         )
         completions = await self.backend.complete(messages, options)
         self.counters["rollouts"] += len(completions)
-        ends: list[str | None] = []
-        for completion in completions:
-            self.usage = self.usage + completion.usage
-            new_steps, finished = split_steps(
-                completion.text, truncated=completion.finish_reason == "length"
-            )
-            end = await self.add_path(parent, new_steps, finished, completion)
-            self.record(end, reward(self.node(end)) if end is not None else None)
-            ends.append(end)
-        return ends
+        return completions
 
-    async def add_path(
-        self,
-        parent: str | None,
-        steps: Sequence[str],
-        finished: bool,
-        completion: Completion,
-    ) -> str | None:
+    def _hang_path(
+        self, parent: str | None, steps: Sequence[str], finished: bool, completion: Completion
+    ) -> tuple[str | None, list[Node]]:
         """Hang `steps` under `parent`, reusing equal steps already there; steps past the depth
-        limit join the last allowed one. Returns the id of the step the path ends on. The
-        completion's usage, reasoning and cache entry go on the first new step it made."""
-        made_by: Completion | None = completion
+        limit join the last allowed one. Returns the id of the step the path ends on and the
+        new (not yet judged) steps; the completion's usage, reasoning and cache entry go on the
+        first new step it made."""
         room = self.config.search.depth - len(self.path(parent))
         if room <= 0 or not steps:
-            return parent
+            return parent, []
         steps = [*steps[: room - 1], " ".join(steps[room - 1 :])] if len(steps) > room else steps
         current = parent
+        created: list[Node] = []
         for index, text in enumerate(steps):
             same = next((c for c in self.children(current) if c.text == text), None)
             if same is None:
                 if len(self.nodes) >= self.config.search.max_nodes:
                     self.out_of_budget()  # records why the path stops here
-                    return current
+                    return current, created
                 last = index == len(steps) - 1
-                same = await self._add(
-                    current,
-                    text,
-                    final=last and finished,
-                    completion_usage=made_by.usage if made_by else Usage(),
-                    reasoning=made_by.reasoning if made_by else None,
-                    request=made_by.request if made_by else None,
+                same = self._new_node(
+                    current, text, final=last and finished, made_by=None if created else completion
                 )
-                made_by = None  # on the completion's first new step only
+                created.append(same)
             current = same.id
             if same.terminal:
-                return current
-        return current
+                return current, created
+        return current, created
 
-    async def _add(
+    def _new_node(
         self,
         parent: str | None,
         text: str,
         *,
         final: bool,
-        completion_usage: Usage,
-        reasoning: str | None = None,
+        made_by: Completion | None,
         finish_reason: str | None = None,
-        request: str | None = None,
     ) -> Node:
+        """Add a step (judged later): terminal when final or when it states an answer; a step
+        that adds nothing gets its `redundant` verdict now. `finish_reason` is the
+        completion's when the step is all it wrote (a line of a whole solution has none)."""
         terminal = final or is_final_step(text)
-        answer = extract_answer(text) if terminal else None
         index = len(self.children(parent)) + 1
         node = Node(
             id=str(index) if parent is None else f"{parent}.{index}",
             parent=parent,
             text=text,
             terminal=terminal,
-            answer=answer,
-            usage=completion_usage,
-            reasoning=reasoning,
+            answer=extract_answer(text) if terminal else None,
+            usage=made_by.usage if made_by else Usage(),
+            reasoning=made_by.reasoning if made_by else None,
             finish_reason=finish_reason,
-            request=request,
+            request=made_by.request if made_by else None,
         )
-        path = self.path(parent)
-        if padding := redundancy_verdict(text, self.problem.question, path):
+        if padding := redundancy_verdict(text, self.problem.question, self.path(parent)):
             node.verdicts.append(padding)
-        for judge in self.judges:
-            node.verdicts.extend(await judge.judge(self.problem, path, node))
         self.nodes.append(node)
         self._by_id[node.id] = node
         return node
+
+    async def _judge(self, made: Sequence[tuple[Node, list[Node]]]) -> None:
+        """Every judge on every new step (with the steps above it) at once; verdicts land in
+        judge order on each step, whatever order the answers arrive in."""
+
+        async def judge_one(node: Node, path: list[Node]) -> None:
+            for judge in self.judges:
+                node.verdicts.extend(await judge.judge(self.problem, path, node))
+
+        await asyncio.gather(*(judge_one(node, path) for node, path in made))
