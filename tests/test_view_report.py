@@ -4,16 +4,15 @@ rejected row carry adversarial text: the tree, labels and journey are drawn, not
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
+from dom_cases import DomParser, dump_dom, needs_chromium
 from hand_cases import PROBLEM, apples_nodes, leaf
 
 from journeygen.config import RunConfig
@@ -24,12 +23,6 @@ from journeygen.store import RunStore
 from journeygen.view.html import embed_json, render_report
 from journeygen.view.payload import report_payload
 from journeygen.view.walks import tree_paths
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Debian `chromium` is not installed (apt-get install chromium; .ci/run does it)",
-)
 
 PWN_TITLE = "document.title='pwned'"
 PWN_ATTR = "document.body.setAttribute('data-pwned','1')"
@@ -51,69 +44,6 @@ def journeygen(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]
         [sys.executable, "-m", "journeygen", *map(str, args)],
         cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-
-
-@dataclass
-class Element:
-    tag: str
-    attrs: dict[str, str]
-    text: list[str] = field(default_factory=list)
-
-    @property
-    def classes(self) -> list[str]:
-        return self.attrs.get("class", "").split()
-
-
-class DomParser(HTMLParser):
-    """Every element of a serialised DOM with its attributes and its whole text content."""
-
-    VOID: ClassVar = {"meta", "input", "img", "br", "link", "hr", "source"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[Element] = []
-        self.stack: list[Element] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, {k: v or "" for k, v in attrs})
-        self.elements.append(element)
-        if tag not in self.VOID:
-            self.stack.append(element)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append(Element(tag, {k: v or "" for k, v in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack:
-            if self.stack.pop().tag == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        for element in self.stack:
-            element.text.append(data)
-
-    def find(self, tag: str | None = None, **attrs: str) -> list[Element]:
-        return [
-            e
-            for e in self.elements
-            if (tag is None or e.tag == tag) and all(e.attrs.get(k) == v for k, v in attrs.items())
-        ]
-
-
-def dump_dom(url: str, profile: Path, *flags: str) -> str:
-    """The DOM headless Chromium serialises once the page's scripts have run."""
-    assert CHROMIUM is not None
-    done = subprocess.run(
-        [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *flags,
-            "--virtual-time-budget=5000", "--dump-dom", url,
-        ],
-        capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
 
 
 @dataclass

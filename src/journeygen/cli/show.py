@@ -1,4 +1,5 @@
-"""`journeygen show`: a run's trees, or one tree, in the terminal (plain text when piped)."""
+"""`journeygen show`: a run's trees, one tree, or one step with the request behind its label,
+in the terminal (plain text when piped)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rich.text import Text
 from journeygen.cli.common import stdout, trees_dir_option
 from journeygen.models import is_safe_id
 from journeygen.store import RunStore, StoreError
-from journeygen.view.terminal import render_run, render_tree
+from journeygen.view.terminal import render_node, render_run, render_tree
 from journeygen.view.walks import tree_paths
 
 __all__ = ["show_command"]
@@ -62,6 +63,13 @@ def runs_table(trees_dir: Path) -> Table | None:
 )
 @click.option("--only-wrong", is_flag=True, help="Only incorrect steps and the steps above them.")
 @click.option("--depth", type=click.IntRange(min=1), help="Hide steps deeper than N.")
+@click.option(
+    "--node",
+    "node_id",
+    metavar="NODE_ID",
+    help="Show this step in full: label, verdicts, finish reason, and from the run's request "
+    "cache the messages sent and the raw answer.",
+)
 @trees_dir_option
 def show_command(
     run: str | None,
@@ -69,10 +77,14 @@ def show_command(
     walk: Literal["journey", "shortcut", "none"],
     only_wrong: bool,
     depth: int | None,
+    node_id: str | None,
     trees_dir: Path,
 ) -> None:
     """List the runs, the trees of RUN, or draw one tree: each step with ✓/✗/?, its value,
-    the reason for every ✗, and the journey's walk tagged in order on its steps."""
+    the reason for every ✗, cut (✂) and padding steps, and the journey's walk tagged in order
+    on its steps. With --node, one step and the request and raw answer behind its label."""
+    if node_id is not None and problem_id is None:
+        raise click.UsageError("--node needs a RUN and a problem ID")
     if run is None:
         runs = runs_table(trees_dir)
         if runs is None:
@@ -94,5 +106,16 @@ def show_command(
         raise click.ClickException(str(exc)) from exc
     if tree is None:
         raise click.ClickException(f"run {run!r} has no tree {problem_id!r}")
+    if node_id is not None:
+        from journeygen.view.audit import audit_node, cache_path  # reads the sqlite cache
+
+        node = next((step for step in tree.nodes if step.id == node_id), None)
+        if node is None:
+            raise click.ClickException(
+                f"tree {problem_id!r} of run {run!r} has no step {node_id!r}"
+            )
+        audit = audit_node(tree, node, cache_path(store.dir))
+        stdout.print(render_node(tree, node, audit))
+        return
     drawn = next((path for path in tree_paths(tree) if path.kind == walk), None)
     stdout.print(render_tree(tree, walk=drawn, only_wrong=only_wrong, depth=depth), soft_wrap=False)

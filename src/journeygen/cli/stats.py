@@ -7,14 +7,16 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.cli.journey_options import journey_options, sample_settings
-from journeygen.prompts import load_prompts
 from journeygen.derive.samples import samples
-from journeygen.view.stats import Distribution, RunStats, compute_stats
+from journeygen.prompts import load_prompts
 from journeygen.store import RunStore, StoreError
+from journeygen.view.evidence import EvidenceStats
 from journeygen.view.plots import PlotError, write_plots
+from journeygen.view.stats import Distribution, RunStats, compute_stats
 
 __all__ = ["run_stats", "stats_command"]
 
@@ -87,7 +89,50 @@ def _tables(stats: RunStats) -> list[Table]:
     for kind, length in stats.lengths.items():
         lengths.add_row(kind, "chars", *_dist(length.chars))
         lengths.add_row(kind, "tokens", *_dist(length.tokens))
-    return [counts, detours, sources, lengths]
+    return [counts, detours, sources, lengths, *_trust_tables(stats.evidence)]
+
+
+EVIDENCE_NAMES = {
+    "answer": "stated final answer matches",
+    "llm": "LLM judge",
+    "value": "value ≥ threshold (backup/rollout)",
+    "reference": "reference path",
+    "human": "human label (import)",
+    "none": "no evidence",
+}
+
+
+def _trust_tables(evidence: EvidenceStats) -> list[Table]:
+    """How far the labels can be trusted: evidence behind the correct paths, and the rest."""
+    earned = Table(
+        title=f"evidence behind the {evidence.correct_path_steps} correct-path steps",
+        caption="distinct steps of the samples' correct paths; a step can have several kinds",
+    )
+    for column in ("evidence", "steps", "only this"):
+        earned.add_column(column, justify="left" if column == "evidence" else "right")
+    for kind, count in evidence.by_evidence.items():
+        name = EVIDENCE_NAMES.get(kind, kind)
+        earned.add_row(name, str(count), str(evidence.only_evidence.get(kind, 0)))
+
+    trust = Table(title="labels", show_header=False)
+    paths = ", ".join(f"{source} {n}" for source, n in evidence.paths.items()) or "none"
+    share = evidence.cut_steps / evidence.model_steps if evidence.model_steps else 0.0
+    statements = ", ".join(f"{kind} {n}" for kind, n in evidence.answer_statements.items())
+    rows = [
+        ("correct paths", f"{paths}; trees without one {evidence.trees_without_path}"),
+        (
+            "cut by max_tokens",
+            f"{evidence.cut_steps} of {evidence.model_steps} model steps ({share:.0%})",
+        ),
+        ("adds nothing", f"{evidence.redundant_steps} steps restate the question or a step"),
+        ("final answers stated as", statements or "-"),
+        ("journeys failing arithmetic", str(evidence.journeys_failing_arithmetic)),
+    ]
+    rows += [("  at", failure) for failure in evidence.arithmetic_failures]
+    rows += [("hint", hint) for hint in evidence.hints]
+    for name, value in rows:
+        trust.add_row(name, Text(value))
+    return [earned, trust]
 
 
 @click.command(name="stats")
@@ -119,8 +164,11 @@ def stats_command(
 ) -> None:
     """Problems, trees, journeys and shortcuts of RUN; detours per journey; where the
     reflections came from; long-thought lengths (chars, tokens) of journeys vs shortcuts;
-    the rewrite fidelity pass rate; rejects. Samples are rebuilt offline from the saved
-    trees with the run's settings (journey options override them)."""
+    the rewrite fidelity pass rate; rejects; and how far the labels can be trusted: the
+    evidence behind each correct-path step, policy vs reference paths, cut and padding
+    steps, how final answers are stated, journeys whose path fails the arithmetic check.
+    Samples are rebuilt offline from the saved trees with the run's settings (journey
+    options override them)."""
     try:
         stats = run_stats(RunStore(trees_dir, run), out_dir, journey, prompts_dir)
         if plots_dir is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from journeygen.backends.base import Backend, ChatMessage, Completion, SamplingOptions
 from journeygen.models import Usage
 
-__all__ = ["CachedBackend", "CachedRequest", "look_up", "request_key"]
+__all__ = ["CachedBackend", "CachedRequest", "look_up", "look_up_many", "request_key"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -151,21 +152,37 @@ class CachedRequest:
 def look_up(path: Path, reference: str) -> CachedRequest | None:
     """The request and answer a `Completion.request` reference (`KEY/INDEX`) points at in the
     cache at `path`, read without locking the run; None when the cache does not hold it."""
-    key, _, index = reference.partition("/")
-    if not path.is_file() or not index.isdigit():
-        return None
+    return look_up_many(path, [reference]).get(reference)
+
+
+def look_up_many(path: Path, references: Iterable[str]) -> dict[str, CachedRequest]:
+    """`look_up` for many references over one read-only connection (a report of a run asks
+    for thousands); each request is parsed once for all its samples, and the references the
+    cache does not hold are left out."""
+    wanted = [ref for ref in dict.fromkeys(references) if ref.partition("/")[2].isdigit()]
+    if not path.is_file() or not wanted:
+        return {}
+    found: dict[str, CachedRequest] = {}
+    sent: dict[str, dict[str, Any] | None] = {}
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        request = db.execute("SELECT request FROM requests WHERE key = ?", (key,)).fetchone()
-        sample = db.execute(
-            "SELECT completion FROM samples WHERE key = ? AND idx = ?", (key, int(index))
-        ).fetchone()
+        for reference in wanted:
+            key, _, index = reference.partition("/")
+            if key not in sent:
+                row = db.execute("SELECT request FROM requests WHERE key = ?", (key,)).fetchone()
+                sent[key] = json.loads(row[0]) if row else None
+            request = sent[key]
+            if request is None:
+                continue
+            sample = db.execute(
+                "SELECT completion FROM samples WHERE key = ? AND idx = ?", (key, int(index))
+            ).fetchone()
+            completion = Completion.model_validate_json(sample[0]) if sample else None
+            found[reference] = CachedRequest(
+                request["backend"], request["messages"], request["options"], completion
+            )
     except sqlite3.OperationalError:  # a cache written before requests were kept
-        return None
+        return {}
     finally:
         db.close()
-    if request is None:
-        return None
-    sent = json.loads(request[0])
-    completion = Completion.model_validate_json(sample[0]) if sample else None
-    return CachedRequest(sent["backend"], sent["messages"], sent["options"], completion)
+    return found

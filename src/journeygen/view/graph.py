@@ -1,5 +1,6 @@
 """A tree as a graph file for other tools: Graphviz DOT (with a journey drawn over it) and
-networkx node-link JSON carrying every node's text, label, value, verdicts and usage."""
+networkx node-link JSON carrying every node's text, label, value, verdicts, usage, finish
+reason, reasoning and request-cache entry (the request and raw answer behind its label)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def tree_graph(tree: Tree) -> nx.DiGraph:
             value=node.value,
             verdicts=[verdict.model_dump(mode="json") for verdict in node.verdicts],
             usage=node.usage.model_dump(mode="json"),
+            finish_reason=node.finish_reason,
+            reasoning=node.reasoning,
+            request=node.request,
         )
     return graph
 

@@ -12,6 +12,7 @@ from typing import Any
 from journeygen.derive.samples import SampleSettings
 from journeygen.prompts import PromptSet
 from journeygen.store import RunStore, atomic_open
+from journeygen.view.audit import cache_path
 from journeygen.view.payload import read_rejects, report_payload
 
 __all__ = ["SCRIPTS", "build_report", "embed_json", "render_report", "write_report"]
@@ -39,6 +40,7 @@ SCRIPTS = (
     "report-list.js",
     "report-tree.js",
     "report-journey.js",
+    "report-audit.js",
     "report-details.js",
     "report-app.js",
 )
@@ -73,13 +75,14 @@ def build_report(
     store: RunStore, prompts: PromptSet, settings: SampleSettings, *, rejects_path: Path
 ) -> str:
     """The report for a whole run: its saved trees, their samples built with `settings`,
-    and the rows it rejected."""
+    the requests behind their steps (from the run's cache) and the rows it rejected."""
     payload = report_payload(
         store.trees(),
         prompts,
         run=store.run,
         rejects=read_rejects(rejects_path),
         settings=settings,
+        cache=cache_path(store.dir),
     )
     return render_report(payload)
 

@@ -1,5 +1,6 @@
 """The data the HTML report draws: each tree with its walks (journeys and shortcut, with their
-linearised text), and the run's rejected rows, as plain JSON-ready dicts."""
+linearised text), the requests behind its steps (from the run's cache, each once), and the
+run's rejected rows, as plain JSON-ready dicts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
 from journeygen.derive.samples import SampleSettings
 from journeygen.models import Sample, Tree
 from journeygen.prompts import PromptSet
+from journeygen.view.audit import Audit, audit_tree, padding_reason
 from journeygen.view.walks import Walk, tree_walks
 
 __all__ = ["read_rejects", "report_payload", "word_diff"]
@@ -71,11 +73,44 @@ def _walk(walk: Walk) -> dict[str, Any]:
     }
 
 
-def _tree(tree: Tree, prompts: PromptSet, run: str, settings: SampleSettings) -> dict[str, Any]:
+def _audit(node: dict[str, Any], audit: Audit, requests: dict[str, Any]) -> dict[str, Any]:
+    """A step's audit: the owner step's raw answer (text left out when it is the step's
+    text) and its request filed once under its key, another step's id, or why none."""
+    if audit.request is None or audit.owner is None or audit.owner.request is None:
+        return {"missing": audit.missing}
+    if audit.owner.id != node["id"]:
+        return {"via": audit.owner.id}
+    key = audit.owner.request.partition("/")[0]
+    sent = audit.request
+    requests.setdefault(
+        key, {"backend": sent.backend, "messages": sent.messages, "options": sent.options}
+    )
+    answer = sent.completion
+    raw: dict[str, Any] | None = None
+    if answer is not None:
+        raw = {"finish_reason": answer.finish_reason}
+        raw.update({"same_text": True} if answer.text == node["text"] else {"text": answer.text})
+        if answer.reasoning and answer.reasoning != node.get("reasoning"):
+            raw["reasoning"] = answer.reasoning
+    return {"request": key, "sample": audit.sample, "completion": raw}
+
+
+def _tree(
+    tree: Tree, prompts: PromptSet, run: str, settings: SampleSettings, cache: Path | None
+) -> dict[str, Any]:
     data = tree.model_dump(mode="json", exclude={"config", "schema_version"})
-    for node in data["nodes"]:  # most steps carry no model thinking: keep the page small
-        if node.get("reasoning") is None:
+    audits = audit_tree(tree, cache) if cache is not None else {}
+    requests: dict[str, Any] = {}
+    for node, step in zip(data["nodes"], tree.nodes, strict=True):
+        if node.get("reasoning") is None:  # most steps carry no model thinking: keep it small
             node.pop("reasoning", None)
+        if (padding := padding_reason(step)) is not None:
+            node["padding"] = padding
+        if step.id in audits:
+            node["audit"] = _audit(node, audits[step.id], requests)
+        else:
+            node["audit"] = {"missing": "the report was built without the run's request cache"}
+    data["requests"] = requests
     data["has_correct_leaf"] = correct_leaf(tree) is not None
     data["walks"] = [_walk(walk) for walk in tree_walks(tree, prompts, run=run, settings=settings)]
     return data
@@ -106,8 +141,11 @@ def report_payload(
     run: str,
     rejects: list[dict[str, Any]] | None = None,
     settings: SampleSettings | None = None,
+    cache: Path | None = None,
 ) -> dict[str, Any]:
     """Everything the report shows, in problem order, with the samples built as `settings`
-    say (journey knobs over each tree's own, the run's saved LLM texts)."""
-    problems = [_tree(tree, prompts, run, settings or SampleSettings()) for tree in trees]
+    say (journey knobs over each tree's own, the run's saved LLM texts) and the requests
+    behind the steps read from the request cache at `cache` (read-only)."""
+    chosen = settings or SampleSettings()
+    problems = [_tree(tree, prompts, run, chosen, cache) for tree in trees]
     return {"run": run, "problems": problems, "rejects": rejects or []}

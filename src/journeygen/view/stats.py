@@ -1,6 +1,7 @@
 """What a run's data looks like, as one pydantic model: counts, detours, where reflections
-came from, lengths of journeys vs shortcuts, the rewrite fidelity pass rate and rejects.
-Pure: the CLI prints it as tables or JSON, and plots can be drawn from it."""
+came from, lengths of journeys vs shortcuts, the rewrite fidelity pass rate, rejects, and how
+far its labels can be trusted (view.evidence). Pure: the CLI prints it as tables or JSON, and
+plots can be drawn from it."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from journeygen.derive.fidelity import RULES
-from journeygen.models import Sample, StrictModel, Tree
 from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
+from journeygen.models import Sample, StrictModel, Tree
+from journeygen.view.evidence import EvidenceStats, evidence_stats
 
 __all__ = [
     "TOKENIZER",
@@ -98,6 +100,7 @@ class RunStats(StrictModel):
     linearize_modes: dict[str, int]
     fidelity: FidelityStats
     rejects: int
+    evidence: EvidenceStats
 
 
 def _lengths(samples: Sequence[Sample]) -> LengthStats:
@@ -161,4 +164,5 @@ def compute_stats(
         linearize_modes=dict(sorted(modes.items())),
         fidelity=_fidelity(journeys),
         rejects=rejects,
+        evidence=evidence_stats(trees, journeys, shortcuts),
     )

@@ -1,11 +1,14 @@
-"""Trees in the terminal: every step with ✓/✗/?, its value, the reason for each ✗, the start
-of the model's own thinking where it returned one, and the journey's walk marked on its steps
-in order. Model text goes in as `Text`, never as markup."""
+"""Trees in the terminal: every step with ✓/✗/?, its value, the reason for each ✗, cut and
+padding steps dimmed, the start of the model's own thinking where it returned one, and the
+journey's walk marked on its steps in order; and one step in full with the request and raw
+answer behind its label. Model text goes in as `Text`, never as markup."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree as RichTree
@@ -13,12 +16,15 @@ from rich.tree import Tree as RichTree
 from journeygen.derive.journey import correct_leaf
 from journeygen.judges import BACKUP
 from journeygen.models import Journey, Node, Tree
+from journeygen.view.audit import Audit, cut_by_length, padding_reason
 from journeygen.view.walks import tree_paths
 
-__all__ = ["render_run", "render_tree"]
+__all__ = ["render_node", "render_run", "render_tree"]
 
 MARKS = {"correct": ("✓", "green"), "incorrect": ("✗", "red"), "unknown": ("?", "yellow")}
 WALK_STYLE = "bold magenta"
+CUT = "✂ cut by max_tokens"
+INDENT = "    "
 
 
 def _shorten(text: str, limit: int = 160) -> str:
@@ -48,9 +54,15 @@ def _line(node: Node, on_path: bool, walk: list[str], hidden: int) -> Text:
     line.append(f"[{node.id}] ", style="dim")
     if node.source != "policy":
         line.append(f"({node.source}) ", style="cyan")
-    line.append(_shorten(node.text), style="bold" if on_path else "")
+    padding = padding_reason(node)
+    dimmed = cut_by_length(node) or padding is not None
+    line.append(_shorten(node.text), style="bold" if on_path else "dim" if dimmed else "")
     if node.value is not None:
         line.append(f"  value {node.value:.2f}", style="dim")
+    if cut_by_length(node):
+        line.append(f"  {CUT}", style="dim")
+    if padding is not None:
+        line.append(f"  (adds nothing: {padding})", style="dim")
     if walk:
         line.append(f"  ← {', '.join(walk)}", style=WALK_STYLE)
     if hidden:
@@ -131,3 +143,92 @@ def render_run(trees: Iterable[Tree]) -> Table:
             str(tree.stats.usage.total_tokens),
         )
     return table
+
+
+def _block(text: str, level: int = 1) -> Text:
+    """`text` whole, each line indented: model text exactly as it came, never markup."""
+    return Text("\n".join(INDENT * level + line if line else "" for line in text.split("\n")))
+
+
+def _heading(title: str, note: str = "", level: int = 0) -> Text:
+    line = Text(INDENT * level)
+    line.append(title, style="bold")
+    if note:
+        line.append(f" {note}", style="dim")
+    return line
+
+
+def _facts(tree: Tree, node: Node) -> Text:
+    facts = [f"source {node.source}", f"depth {len(tree.path(node.id))}"]
+    if node.terminal:
+        facts.append(f"final step, answer {node.answer if node.answer is not None else 'none'}")
+    if node.value is not None:
+        facts.append(f"value {node.value:.2f}")
+    facts.append(f"finish reason {node.finish_reason or 'not recorded'}")
+    return Text(" · ".join(facts), style="dim")
+
+
+def _verdicts(node: Node) -> list[Text]:
+    lines = [_heading("verdicts:")]
+    for verdict in node.verdicts:
+        mark, colour = MARKS[verdict.label]
+        line = Text(INDENT)
+        line.append(f"{mark} {verdict.judge} {verdict.label}", style=colour)
+        if verdict.score is not None:
+            line.append(f" (score {verdict.score:.2f})", style="dim")
+        line.append(f": {verdict.reason or '(no reason given)'}")
+        lines.append(line)
+    if not node.verdicts:
+        lines.append(Text(INDENT + "none", style="dim"))
+    return lines
+
+
+def _request(node: Node, audit: Audit) -> list[Text]:
+    """The messages sent, the sampling options and the raw answer, or why there are none."""
+    if audit.request is None or audit.owner is None:
+        return [Text(f"no request recorded: {audit.missing}", style="yellow")]
+    sent = audit.request
+    via = ""
+    if audit.owner.id != node.id:
+        via = f"(made with step {audit.owner.id}: one whole solution sampled at once)"
+    lines = [_heading(f"request {audit.owner.request}", via)]
+    lines.append(Text(f"{INDENT}backend: {sent.backend}"))
+    options = ", ".join(
+        f"{name}={json.dumps(value, ensure_ascii=False)}"
+        for name, value in sorted(sent.options.items())
+        if value is not None
+    )
+    lines.append(Text(f"{INDENT}options: {options}"))
+    for number, message in enumerate(sent.messages, start=1):
+        lines.append(_heading(f"message {number} · {message.get('role', '?')}:", level=1))
+        lines.append(_block(str(message.get("content", "")), level=2))
+    answer = sent.completion
+    if answer is None:
+        lines.append(Text(f"raw completion: not in the cache ({audit.owner.request})", "yellow"))
+        return lines
+    sample = "" if audit.sample is None else f"sample {audit.sample + 1} of its request, "
+    note = f"({sample}finish reason {answer.finish_reason or 'not recorded'})"
+    lines += [_heading("raw completion:", note), _block(answer.text)]
+    if answer.reasoning:
+        lines += [_heading("raw reasoning:"), _block(answer.reasoning)]
+    return lines
+
+
+def render_node(tree: Tree, node: Node, audit: Audit) -> Group:
+    """One step in full, for auditing its label: text, label, every verdict with its reason,
+    the finish reason, and the request and raw answer the run's cache holds for it."""
+    mark, colour = MARKS[node.label]
+    title = Text(f"{mark} {node.label} ", style=f"bold {colour}")
+    title.append(f"step {node.id} of {tree.problem.id}", style="bold")
+    parts: list[Text] = [title, _facts(tree, node)]
+    if cut_by_length(node):
+        parts.append(Text(f"{CUT}: never a correct step, not expanded", style="yellow"))
+    if (padding := padding_reason(node)) is not None:
+        note = f"adds nothing: {padding} (not expanded, left out of sample text)"
+        parts.append(Text(note, style="yellow"))
+    parts += [_heading("text:"), _block(node.text)]
+    if node.reasoning:
+        parts += [_heading("thinking:"), _block(node.reasoning)]
+    parts += _verdicts(node)
+    parts += _request(node, audit)
+    return Group(*parts)

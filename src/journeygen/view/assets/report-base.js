@@ -1,6 +1,6 @@
 // journeygen report: draws a run's trees from the JSON in #report-data.
 // html.py inlines the report-*.js files into one function scope in a fixed order (base, list,
-// tree, journey, details, app); app.js starts the page once every file has run.
+// tree, journey, audit, details, app); app.js starts the page once every file has run.
 // Every piece of model or problem text reaches the page through textContent or
 // setAttribute, never through innerHTML, so it is shown as text and never runs.
 const started = performance.now();

@@ -1,4 +1,5 @@
-// The problem's head line and the side panel's details of the chosen step (or the question).
+// The problem's head line and the side panel's details of the chosen step (or the question),
+// with the request behind its label (report-audit.js).
 function renderNode(t) {
   const box = clear($("node-detail"));
   if (state.node === ROOT || !t.nodes.some((n) => n.id === state.node)) {
@@ -13,7 +14,7 @@ function renderNode(t) {
   let depth = 0;
   for (let id = n.id; id !== ROOT; id = ix.parentOf(id)) depth += 1;
   box.append(h("h3", {}, ["Step " + n.id + " ", h("span", { class: "badge " + n.label }, [n.label]), " ",
-    n.source !== "policy" ? h("span", { class: "badge reference" }, [n.source]) : null]));
+    n.source !== "policy" ? h("span", { class: "badge reference" }, [n.source]) : null]), ...stepNotes(n));
   box.append(h("div", { class: "text", "data-field": "node-text" }, [n.text]));
   if (n.reasoning) { // a reasoning model's own thinking before it wrote this step
     box.append(h("details", { class: "reasoning" }, [h("summary", {}, ["Model's thinking (" + n.reasoning.length + " characters)"]),
@@ -21,7 +22,7 @@ function renderNode(t) {
   }
   box.append(kv([["value", fmt(n.value)], ["source", n.source], ["depth", depth],
     ["final step", n.terminal ? "yes" : "no"], ["answer", n.answer], ["children", (ix.kids.get(n.id) || []).length],
-    ["visits", n.visits ? n.visits : null],
+    ["visits", n.visits ? n.visits : null], ["finish reason", n.finish_reason || "not recorded"],
     ["usage", n.usage.calls + " calls · " + n.usage.prompt_tokens + " prompt + " + n.usage.completion_tokens + " completion tokens"]]));
   const walk = currentWalk(t);
   if (walk) {
@@ -30,15 +31,18 @@ function renderNode(t) {
     if (uses.length) box.append(kv([["in this " + walk.kind, uses.join(", ")]]));
   }
   box.append(h("h3", {}, ["Verdicts"]));
-  if (!n.verdicts.length) { box.append(h("div", { class: "empty" }, ["No verdicts."])); return; }
-  const table = h("table", { class: "verdicts" }, [h("tr", {}, [h("th", {}, ["judge"]), h("th", {}, ["label"]),
-    h("th", {}, ["score"]), h("th", {}, ["reason"])])]);
-  for (const v of n.verdicts) {
-    table.appendChild(h("tr", { "data-verdict": v.label }, [h("td", {}, [v.judge]),
-      h("td", {}, [h("span", { class: "badge " + v.label }, [v.label])]), h("td", {}, [fmt(v.score)]),
-      h("td", { class: "reason" }, [v.reason || "—"])]));
+  if (!n.verdicts.length) box.append(h("div", { class: "empty" }, ["No verdicts."]));
+  else {
+    const table = h("table", { class: "verdicts" }, [h("tr", {}, [h("th", {}, ["judge"]), h("th", {}, ["label"]),
+      h("th", {}, ["score"]), h("th", {}, ["reason"])])]);
+    for (const v of n.verdicts) {
+      table.appendChild(h("tr", { "data-verdict": v.label }, [h("td", {}, [v.judge]),
+        h("td", {}, [h("span", { class: "badge " + v.label }, [v.label])]), h("td", {}, [fmt(v.score)]),
+        h("td", { class: "reason" }, [v.reason || "—"])]));
+    }
+    box.append(table);
   }
-  box.append(table);
+  box.append(auditSection(t, n));
 }
 
 function renderHead(it) {

@@ -49,7 +49,9 @@ function layout(t, ix) {
 }
 
 function radius(n) { return n && n.value !== null && n.value !== undefined ? 5 + 7 * n.value : 6; }
-function nodeClass(n) { return n.source === "reference" ? "reference" : n.label; }
+function nodeClass(n) { // by label; a cut step is outlined dashed, a padding step faded
+  return (n.source === "reference" ? "reference" : n.label) + (isCut(n) ? " cut" : "") + (n.padding ? " padding" : "");
+}
 function edgePath(a, b) {
   const mx = (a.x + b.x) / 2;
   return "M" + a.x + "," + a.y + " C" + mx + "," + a.y + " " + mx + "," + b.y + " " + b.x + "," + b.y;
@@ -112,6 +114,7 @@ function labelParts(t, ix, id) {
   const n = id === ROOT ? null : ix.nodes.get(id);
   const kids = (ix.kids.get(id) || []).length;
   let tail = n && n.terminal ? (n.answer === null ? " ⇒ (no answer)" : " ⇒ " + short(n.answer, 12)) : "";
+  if (n && isCut(n)) tail += " ✂";
   if (kids && state.collapsed.has(id)) tail += "  (+" + descendants(ix, id) + " hidden)";
   return { head: short(n ? n.text : "Question: " + t.problem.question, HEAD_CHARS), tail,
     value: n && n.value !== null && n.value !== undefined ? "  " + fmt(n.value) : "",
