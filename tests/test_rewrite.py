@@ -51,7 +51,7 @@ async def test_a_faithful_rewrite_replaces_the_draft_and_is_cached(tmp_path: Pat
     )
 
     fake = FakeBackend([FAITHFUL])
-    written = await prepare_texts([rewrite_tree()], load_prompts(), settings, fake, run="r", seed=0)
+    written = await prepare_texts([rewrite_tree()], load_prompts(), settings, fake, run="r")
     assert written == 1 and len(fake.calls) == 1
     messages, options = fake.calls[0]
     assert PROBLEM.question in messages[1]["content"]
@@ -68,16 +68,14 @@ async def test_a_faithful_rewrite_replaces_the_draft_and_is_cached(tmp_path: Pat
     again = SampleSettings(texts=TextCache(tmp_path / TEXTS_FILE))
     assert [s.model_dump_json() for s in journeys(again)] == [sample.model_dump_json()]
     silent = FakeBackend([])  # any call would fail: the script is empty
-    assert (
-        await prepare_texts([rewrite_tree()], load_prompts(), again, silent, run="r", seed=0) == 0
-    )
+    assert await prepare_texts([rewrite_tree()], load_prompts(), again, silent, run="r") == 0
 
 
 async def test_an_unfaithful_rewrite_falls_back_to_the_template_and_says_why() -> None:
     settings = SampleSettings(texts=TextCache())
     (draft,) = journeys(settings)
     fake = FakeBackend(["Tom has 3 + 5 = 8 apples, or 12 with a bonus. The answer is 8."])
-    await prepare_texts([rewrite_tree()], load_prompts(), settings, fake, run="r", seed=0)
+    await prepare_texts([rewrite_tree()], load_prompts(), settings, fake, run="r")
     (sample,) = journeys(settings)
     assert sample.thought == draft.thought
     assert sample.provenance.linearize_mode == "template"
@@ -98,7 +96,7 @@ async def test_the_embedded_model_rewrites_once_and_the_outcome_is_recorded(
 ) -> None:
     settings = SampleSettings(texts=TextCache(tmp_path / TEXTS_FILE))
     tree = rewrite_tree()
-    written = await prepare_texts([tree], load_prompts(), settings, local_backend, run="r", seed=0)
+    written = await prepare_texts([tree], load_prompts(), settings, local_backend, run="r")
     assert written == 1  # one journey, one rewrite; reflections came from the answer judge
     (sample,) = journeys(settings)
     mode, reason = sample.provenance.linearize_mode, sample.provenance.linearize_reason

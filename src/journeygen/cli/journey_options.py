@@ -45,8 +45,7 @@ _KNOBS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
     click.option(
         "--detour-depth",
         type=click.IntRange(1, 64),
-        help="Most wrong steps one detour follows to its error "
-        f"[run setting; {_D.detour_depth}].",
+        help=f"Most wrong steps one detour follows to its error [run setting; {_D.detour_depth}].",
     ),
     click.option(
         "--wrong-trials",
@@ -154,19 +153,30 @@ def sample_settings(
         # Only here: a backend, its SDK and the event loop are for writing texts, which an
         # offline export or `stats` never does.
         from journeygen.backends.build import make_backend
+        from journeygen.runtime import RuntimeOptions, build_stack
         from journeygen.runtime.loop import run_batch
 
         seed = journey["seed"] if journey["seed"] is not None else store.read_manifest().config.seed
         backend = make_backend(
             reflect["backend"], model=reflect["model"], base_url=reflect["base_url"], seed=seed
         )
+        model = getattr(backend, "model", None)
+        # the same runtime as a run's: the request cache, limits, cost meter, failure log
+        stack = build_stack(
+            backend,
+            store.dir,
+            RuntimeOptions(),
+            backend_name=reflect["backend"],
+            model=model if isinstance(model, str) else reflect["model"],
+        )
 
         async def write() -> int:
             try:
                 return await prepare_texts(
-                    store.trees(), prompts, settings, backend, run=store.run, seed=seed
+                    store.trees(), prompts, settings, stack.backend, run=store.run
                 )
             finally:
+                stack.close()
                 await backend.aclose()
 
         run_batch(write())

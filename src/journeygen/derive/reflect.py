@@ -57,6 +57,13 @@ def _reveals_gold(text: str, tree: Tree) -> bool:
     return bool(golds & number_values(text))
 
 
+def _own_words(segment: Segment, tree: Tree) -> bool:
+    """A reflection the searching model wrote itself that may stand: said, and silent about
+    the gold answer."""
+    own = segment.source in ("self", "critic") and bool(segment.text.strip())
+    return own and not _reveals_gold(segment.text, tree)
+
+
 def _incorrect(node: Node, accept: Callable[[Verdict], bool]) -> Verdict | None:
     for verdict in node.verdicts:
         if verdict.label == "incorrect" and verdict.reason.strip() and accept(verdict):
@@ -125,7 +132,8 @@ def reflect(
 ) -> Journey:
     """The journey with every reflection's text and `source` filled in. An LLM reflection
     comes from `texts` (a miss is recorded there for a backend to fill); when no listed
-    source applies, the phrase bank answers."""
+    source applies, the phrase bank answers. A reflection in the searching model's own words
+    (an episode's `self` or `critic`) stays as it was said, unless it reveals the gold answer."""
     rng = random.Random(f"{seed}\x1f{tree.problem.id}\x1freflect\x1f{index}")
     reflector = _Reflector(tree, prompts, texts, rng)
     by_source: dict[ReflectionSource, Callable[[Node, list[str], list[str]], str | None]] = {
@@ -143,6 +151,8 @@ def reflect(
             steps.append(segment.text)
         elif segment.kind == "wrong_step":
             wrong.append(segment.text)
+        elif segment.kind == "reflection" and _own_words(segment, tree):
+            wrong = []
         elif segment.kind == "reflection" and segment.node_id is not None:
             node = tree.node(segment.node_id)
             source: ReflectionSource = "phrase"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import asyncio
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,7 +12,7 @@ from journeygen.derive.journey import extract_journeys, extract_shortcut
 from journeygen.derive.linearize import linearize
 from journeygen.derive.reflect import reflect
 from journeygen.derive.rewrite import rewrite
-from journeygen.derive.texts import TextCache, fill_texts
+from journeygen.derive.texts import TextCache, TextRequest, ask_texts
 from journeygen.models import Journey, Sample, Tree
 
 if TYPE_CHECKING:  # types only: `show` and `stats` load no prompt files or backend types
@@ -25,8 +26,10 @@ __all__ = [
     "SampleKind",
     "SampleSettings",
     "journey_settings",
+    "needed_texts",
     "prepare_texts",
     "samples",
+    "write_texts",
 ]
 
 SampleKind = Literal["journey", "shortcut"]
@@ -107,6 +110,40 @@ def samples(
         yield from _tree_samples(tree, kind, prompts, run, settings or SampleSettings())
 
 
+def needed_texts(
+    tree: Tree, prompts: PromptSet, settings: SampleSettings, *, run: str
+) -> list[TextRequest]:
+    """The LLM texts (reflections, rewrites) the journeys of `tree` lack now. Pure: it builds
+    the samples with what the cache holds and lists what they missed; asks nothing."""
+    texts = settings.texts
+    if texts is None:
+        return []
+    texts.missing.clear()
+    for _sample in _tree_samples(tree, "journey", prompts, run, settings):
+        pass
+    needed = list(texts.missing.values())
+    texts.missing.clear()
+    return needed
+
+
+async def write_texts(
+    tree: Tree, prompts: PromptSet, settings: SampleSettings, backend: Backend, *, run: str
+) -> int:
+    """Ask `backend` (a runtime stack) for every text the journeys of `tree` need, all at once,
+    round by round (a rewrite is asked once its reflections exist); each text is kept as it
+    arrives. Returns how many were asked."""
+    if settings.texts is None:
+        return 0
+    _, seed = journey_settings(tree, settings.journey)
+    asked = 0
+    for _ in range(ROUNDS):
+        needed = needed_texts(tree, prompts, settings, run=run)
+        if not needed:
+            break
+        asked += await ask_texts(settings.texts, needed, backend, seed=seed)
+    return asked
+
+
 async def prepare_texts(
     trees: Iterable[Tree],
     prompts: PromptSet,
@@ -114,21 +151,17 @@ async def prepare_texts(
     backend: Backend,
     *,
     run: str,
-    seed: int,
+    workers: int = 16,
 ) -> int:
-    """Have `backend` write every LLM reflection and rewrite the journeys of `trees` need
-    and `settings.texts` lacks (saved as they come); return how many it wrote."""
-    texts = settings.texts
-    if texts is None:
-        return 0
-    # A Sequence (e.g. the runner's lazy view of saved trees) is walked again, not copied.
-    tree_list = trees if isinstance(trees, Sequence) else list(trees)
-    written = 0
-    for _ in range(ROUNDS):
-        texts.missing.clear()
-        for _sample in samples(tree_list, "journey", prompts, run=run, settings=settings):
-            pass
-        if not texts.missing:
-            break
-        written += await fill_texts(texts, backend, seed=seed)
-    return written
+    """`write_texts` for every tree, `workers` trees at a time (the backend's stack bounds the
+    requests in flight); return how many texts were asked."""
+    remaining = iter(trees)
+    asked = 0
+
+    async def worker() -> None:
+        nonlocal asked
+        for tree in remaining:  # shared: each tree goes to one worker
+            asked += await write_texts(tree, prompts, settings, backend, run=run)
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return asked

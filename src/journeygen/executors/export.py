@@ -1,21 +1,18 @@
-"""The export phase of a run: LLM texts the journeys need, then each kind of sample from the
-saved trees, read from disk one at a time so memory stays flat."""
+"""The export phase of a run: each kind of sample from the saved trees, read from disk one at
+a time so memory stays flat."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import overload
 
-from journeygen.backends.base import Backend
-from journeygen.derive.samples import KINDS, SampleKind, SampleSettings, prepare_texts, samples
+from journeygen.derive.samples import KINDS, SampleKind, SampleSettings, samples
 from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.export import write_samples
-from journeygen.models import Tree
 from journeygen.prompts import PromptSet
 from journeygen.store import RunStore
 
-__all__ = ["SavedTrees", "export_after_run", "export_run"]
+__all__ = ["export_after_run", "export_run"]
 
 
 def export_run(
@@ -36,42 +33,10 @@ def export_run(
     return counts
 
 
-async def export_after_run(
-    store: RunStore,
-    ids: list[str],
-    prompts: PromptSet,
-    backend: Backend,
-    out: Path,
-    *,
-    seed: int,
-    system: str | None,
+def export_after_run(
+    store: RunStore, prompts: PromptSet, out: Path, *, settings: SampleSettings, system: str | None
 ) -> dict[str, int]:
-    """Write the LLM texts the journeys lack (through `backend`), then every kind of sample
-    to `out/KIND.jsonl`; return row counts."""
+    """Every kind of sample to `out/KIND.jsonl` (the texts were asked with each tree); return
+    row counts."""
     targets = {kind: out / f"{kind}.jsonl" for kind in KINDS}
-    settings = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))
-    saved = SavedTrees(store, ids)  # read from disk on each pass: memory stays flat
-    await prepare_texts(saved, prompts, settings, backend, run=store.run, seed=seed)
     return export_run(store, prompts, targets, system=system, settings=settings)
-
-
-class SavedTrees(Sequence[Tree]):
-    """The run's saved trees as a sequence that loads each tree when it is read."""
-
-    def __init__(self, store: RunStore, ids: list[str]) -> None:
-        self.store = store
-        self.ids = [i for i in ids if store.tree_path(i).is_file()]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @overload
-    def __getitem__(self, index: int) -> Tree: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Tree]: ...
-    def __getitem__(self, index: int | slice) -> Tree | Sequence[Tree]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(len(self))[index]]
-        tree = self.store.load_tree(self.ids[index])
-        assert tree is not None  # listed above, never deleted during a run
-        return tree

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from journeygen.backends.base import Backend
 from journeygen.config import RunConfig
+from journeygen.derive.samples import SampleSettings
+from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.executors.export import export_after_run
 from journeygen.executors.pool import TreeCallback, build_trees
 from journeygen.executors.signals import SignalStop
@@ -105,6 +107,7 @@ async def generate(
         model=model if isinstance(model, str) else config.backend.model,
         prices=prices,
     )
+    texts = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))  # filled tree by tree
     if on_start is not None:
         on_start(len(ids), stack)
     try:
@@ -119,6 +122,7 @@ async def generate(
                 summary,
                 runtime,
                 on_tree,
+                texts,
             )
     finally:
         record_figures(summary, manifest, stack, started)
@@ -126,14 +130,8 @@ async def generate(
         stack.close()
 
     if not summary.interrupted:
-        summary.exported = await export_after_run(
-            store,
-            ids,
-            prompts,
-            backend,
-            run_out,
-            seed=config.seed,
-            system=config.journey.system_prompt,
+        summary.exported = export_after_run(
+            store, prompts, run_out, settings=texts, system=config.journey.system_prompt
         )
     summary.wall_s = time.monotonic() - started
     return summary

@@ -1,5 +1,6 @@
 """The worker pool of a run: one worker per request slot, each building one tree after the
-other, saving it as soon as it is done."""
+other, saving it as soon as it is done, then asking the LLM texts its journeys need
+(reflections, rewrites) through the same runtime stack."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from journeygen.backends.base import BackendError, RunStopped
 from journeygen.backends.batch import tree_scope
 from journeygen.config import RunConfig
+from journeygen.derive.samples import SampleSettings, write_texts
 from journeygen.executors.summary import RunSummary, record_figures
 from journeygen.judges.base import make_judges
 from journeygen.models import Problem, Tree
@@ -35,6 +38,7 @@ async def build_trees(
     summary: RunSummary,
     runtime: RuntimeOptions,
     on_tree: TreeCallback | None,
+    texts: SampleSettings,
 ) -> None:
     """Second pass over the problems (those the manifest lists): one worker per request slot,
     each building one tree after the other, so at most `concurrency` trees are in memory.
@@ -43,7 +47,8 @@ async def build_trees(
     the hand-over waits for the event loop's next round; while a round processes a burst of
     answers, the slots freed early in it sit idle (`bench/slot_handover.py`: 86% of the bound
     at 0.5 ms of work per answer, 75% at 1 ms, with 2 trees per slot). A worker that owns its
-    slot sends its next request as soon as it has judged the answer.
+    slot sends its next request as soon as it has judged the answer. A finished tree (built
+    now or reused) then gets its LLM texts, each kept as it arrives.
     """
     judges = make_judges(config, stack.backend, prompts.judge)
     workers = runtime.concurrency or default_concurrency(config.backend.name)
@@ -62,9 +67,9 @@ async def build_trees(
             store.write_manifest(manifest)
             last_manifest = time.monotonic()
 
-    def to_build() -> Iterator[Problem]:
-        """The problems still without a complete tree of these settings (the others are
-        counted as reused). Shared by the workers: it never awaits, so no two run it at once."""
+    def to_build() -> Iterator[Problem | Tree]:
+        """The problems still without a complete tree of these settings, and the complete
+        trees to reuse. Shared by the workers: it never awaits, so no two run it at once."""
         wanted = set(manifest.problems)  # the first pass left out rejects, copies, the limit
         for item in iter_problems(problems_path):
             if not wanted:
@@ -78,7 +83,7 @@ async def build_trees(
                 and saved.status == "complete"
                 and saved.config_hash == manifest.config_hash
             ):
-                record(saved, reused=True)
+                yield saved
                 continue
             yield item
 
@@ -91,15 +96,32 @@ async def build_trees(
         await asyncio.to_thread(store.write_tree_json, tree.problem.id, tree_json(tree))
         if tree.status == "failed":
             stack.failures.add("tree", tree.error or "failed")
+        else:
+            await ask_texts(tree)
         record(tree, reused=False)
 
-    async def worker(problems: Iterator[Problem]) -> None:
-        for problem in problems:
+    async def ask_texts(tree: Tree) -> None:
+        """The tree's LLM texts; a text that can't be had leaves the next reflection source
+        (or the template draft) in its place, and a stopped run asks no more."""
+        try:
+            await write_texts(tree, prompts, texts, stack.backend, run=store.run)
+        except RunStopped:
+            pass
+        except BackendError as exc:
+            stack.failures.add("text", f"{exc} (the next reflection source stands in)")
+
+    async def reuse(tree: Tree) -> None:
+        CURRENT_PROBLEM.set(tree.problem.id)
+        await ask_texts(tree)  # a run stopped in its text phase left some unasked
+        record(tree, reused=True)
+
+    async def worker(items: Iterator[Problem | Tree]) -> None:
+        for item in items:
             if stack.gate.reason is not None:
                 summary.pending += 1
                 continue
             try:
-                await build(problem)
+                await (reuse(item) if isinstance(item, Tree) else build(item))
             except Exception as exc:  # a bug or a disk error: stop every worker, report it
                 errors.append(exc)
                 stack.gate.stop("stopped by an error", abort=True)

@@ -1,4 +1,5 @@
-"""The failure log of a run: one JSON line per failed request or tree, with its reason."""
+"""The failure log of a run: one JSON line per failed request, tree or LLM text, with its
+reason."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ CURRENT_PROBLEM: ContextVar[str | None] = ContextVar("journeygen_problem", defau
 """The problem whose tree the current task builds; the runner sets it per tree task, so a
 wrapper deep in the backend stack can say which problem a failed request belonged to."""
 
-FailureKind = Literal["request", "tree"]
+FailureKind = Literal["request", "tree", "text"]
 
 
 class FailureLog:
