@@ -71,7 +71,8 @@ async def test_embedded_model_builds_a_judged_tree(
         answer_verdicts = [v for v in node.verdicts if v.judge == "answer"]
         assert len(answer_verdicts) == (1 if node.terminal else 0)
         for verdict in answer_verdicts:
-            assert verdict.reason and verdict.label == node.label
+            assert verdict.reason  # a step cut by max_tokens is unknown whatever it states
+            assert node.label == ("unknown" if node.finish_reason == "length" else verdict.label)
             if verdict.label == "correct":
                 assert verdict.reason == f"final answer {node.answer} matches the gold answer 8"
             elif verdict.label == "incorrect":
