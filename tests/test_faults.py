@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from stub_server import FAULTS, StubServer
 
 from journeygen.backends.openai_backend import OpenAIBackend
@@ -105,11 +106,26 @@ def files(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes()
         for p in sorted(folder.rglob("*.json*"))
-        if p.name not in ("manifest.json", "failures.jsonl") and not p.name.startswith(".")
+        # texts are appended as they arrive: the same lines, in any order (compared apart)
+        if p.name not in ("manifest.json", "failures.jsonl", "llm-texts.jsonl")
+        and not p.name.startswith(".")
     }
 
 
-def test_sigkill_then_resume_is_byte_identical_and_pays_nothing_twice(tmp_path: Path) -> None:
+def text_lines(folder: Path) -> list[str]:
+    path = folder / "llm-texts.jsonl"
+    return sorted(path.read_text().splitlines()) if path.exists() else []
+
+
+# LLM reflections for every detour and a rewrite of every journey: texts are asked with the
+# trees, so a kill lands among them too
+TEXTS = ("--reflection-sources", "llm,phrase", "--linearize", "rewrite")
+
+
+@pytest.mark.parametrize("extra", [(), TEXTS], ids=["search", "search+texts"])
+def test_sigkill_then_resume_is_byte_identical_and_pays_nothing_twice(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
     problems = write_problems(tmp_path / "kill.jsonl", 16)
     server = StubServer(delay=0.03)
     concurrency = 4
@@ -118,12 +134,19 @@ def test_sigkill_then_resume_is_byte_identical_and_pays_nothing_twice(tmp_path: 
             "generate", problems, "--backend", "openai", "--base-url", server.base_url,
             "--model", "stub", "--width", "2", "--keep", "1", "--depth", "3",
             "--reference-path", "never", "--seed", "7", "--concurrency", str(concurrency),
+            *extra,
         )  # fmt: skip
         whole = tmp_path / "whole"
         finish(journeygen(*common, "--trees-dir", whole / "trees", "--out-dir", whole / "out",
                           cwd=tmp_path))  # fmt: skip
         calls_whole = sum(server.answered.values())
         assert server.repeats() == 0
+        # every request the server answered is in the manifest's usage, texts included
+        manifest = json.loads((whole / "trees/kill/manifest.json").read_text())
+        assert manifest["usage"]["calls"] == calls_whole
+        if extra:
+            texts = (whole / "trees/kill/llm-texts.jsonl").read_text().splitlines()
+            assert texts and len(texts) == len({json.loads(line)["key"] for line in texts})
         server.reset()
 
         killed = tmp_path / "killed"
@@ -143,6 +166,7 @@ def test_sigkill_then_resume_is_byte_identical_and_pays_nothing_twice(tmp_path: 
     assert "trees 16" in out
     assert files(killed / "trees") == files(whole / "trees")
     assert files(killed / "out") == files(whole / "out")
+    assert text_lines(killed / "trees/kill") == text_lines(whole / "trees/kill")
     assert files(whole / "out")  # the exports were compared, not two empty sets
     # no answered request paid twice, except those in flight at the kill
     assert server.repeats() <= concurrency

@@ -21,7 +21,7 @@ from journeygen.backends.base import (
     UnparseableResponse,
 )
 from journeygen.backends.fake import FakeBackend
-from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
 from journeygen.executors.local import RunSummary, generate
 from journeygen.models import Usage
 from journeygen.prompts import load_prompts
@@ -483,3 +483,51 @@ async def test_a_few_wide_trees_fill_more_slots_than_there_are_trees(tmp_path: P
     await wide_run(tmp_path, backend, 32)
     # 3 trees, each asking a level's 3 frontier parents at once after the first level
     assert backend.peak > 3
+
+
+TEXTS_CONFIG = CONFIG.model_copy(
+    update={"journey": JourneyConfig(reflection_sources=["llm", "phrase"], linearize="rewrite")}
+)
+
+
+async def texts_run(tmp_path: Path, backend: FakeBackend, options: RuntimeOptions) -> RunSummary:
+    return await generate(
+        write_problems(tmp_path / "problems.jsonl", 6),
+        run="t",
+        config=TEXTS_CONFIG,
+        backend=backend,  # type: ignore[arg-type]
+        prompts=load_prompts(),
+        trees_dir=tmp_path / "trees",
+        out_dir=tmp_path / "outputs",
+        runtime=options,
+    )
+
+
+def is_text_request(options: SamplingOptions) -> bool:
+    return options.temperature == 0.0  # texts are greedy; search samples at 0.9
+
+
+async def test_texts_go_through_the_runtime_and_a_budget_stop_keeps_them(tmp_path: Path) -> None:
+    whole = FakeBackend(by_request)
+    summary = await texts_run(tmp_path / "whole", whole, RuntimeOptions(concurrency=4))
+    asked = [options for _, options in whole.calls if is_text_request(options)]
+    assert asked  # reflections and rewrites were asked
+    assert summary.usage.calls == len(whole.calls)  # the meter counted every text too
+    # a token budget of 80% of the whole run stops it among its trees and texts
+    stopped = FakeBackend(by_request)
+    limit = int(summary.usage.total_tokens * 0.8)
+    summary = await texts_run(
+        tmp_path / "cut", stopped, RuntimeOptions(concurrency=4, max_run_tokens=limit)
+    )
+    assert summary.stopped is not None and not summary.interrupted
+    kept = (tmp_path / "cut/trees/t/llm-texts.jsonl").read_text().splitlines()
+    paid = [o for _, o in stopped.calls if is_text_request(o)]
+    assert 0 < len(paid) < len(asked)
+    assert len(kept) == len(paid)  # every text paid for was kept
+    again = FakeBackend(by_request)
+    await texts_run(tmp_path / "cut", again, RuntimeOptions(concurrency=4))
+    assert len(stopped.calls) + len(again.calls) == len(whole.calls)  # none asked twice
+    for name in ("journey.jsonl", "shortcut.jsonl"):
+        assert (tmp_path / "cut/outputs/t" / name).read_bytes() == (
+            tmp_path / "whole/outputs/t" / name
+        ).read_bytes()
