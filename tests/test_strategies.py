@@ -4,6 +4,7 @@ from its script, and every one stops cleanly at the same budgets."""
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ PROBLEM = Problem(
 EXAMPLES = Path(__file__).parent.parent / "examples" / "problems.jsonl"
 RIGHT = "Tom starts with 3 apples.\nHe buys 5 more, so 3 + 5 = 8.\nThe answer is 8."
 WRONG = "Tom starts with 3 apples.\nHe buys 5 more, so 3 + 4 = 7.\nThe answer is 7."
+ACT_CONTINUE = json.dumps({"reason": "Right so far.", "action": "continue"})
 
 
 @dataclass
@@ -166,7 +168,55 @@ CASES = {
         counters={"expansions": 4, "rollouts": 3, "simulations": 5},
         calls=7,
     ),
+    # the policy writes a step and chooses its action after each: it goes back from its
+    # wrong sum to step 1 by name, and terminates on the right answer (checked: solved); the
+    # step it left has no evidence either way
+    "critique": Case(
+        settings={"depth": 3},
+        script=[
+            "1. Tom starts with 3 apples.\nThen more text.",
+            ACT_CONTINUE,
+            "He buys 5 more, so 3 + 4 = 7.",
+            json.dumps({"reason": "Tom buys 5, not 4.", "action": "backtrack to step 1"}),
+            "He buys 5 more, so 3 + 5 = 8.",
+            ACT_CONTINUE,
+            "So he has 8 apples. The answer is 8.",  # the last level: a closing step
+            json.dumps({"reason": "That is the total.", "action": "terminate"}),
+        ],
+        nodes=[
+            ("1", None, "Tom starts with 3 apples.", False, None, "correct", 1.0, 0),
+            ("1.1", "1", "He buys 5 more, so 3 + 4 = 7.", False, None, "unknown", None, 0),
+            ("1.2", "1", "He buys 5 more, so 3 + 5 = 8.", False, None, "correct", 1.0, 0),
+            ("1.2.1", "1.2", "So he has 8 apples. The answer is 8.", True, "8", "correct", 1.0, 0),
+        ],
+        counters={"actions": 4, "backtracks": 1, "steps_written": 4},
+        calls=8,
+    ),
+    # the same moves with the critic (here the run's own model) choosing them: its objection
+    # makes the step it sent the policy back from incorrect, and the closing step is checked
+    # without asking it
+    "dialogue": Case(
+        settings={"depth": 3},
+        script=[
+            "Tom starts with 3 apples.",
+            ACT_CONTINUE,
+            "He buys 5 more, so 3 + 4 = 7.",
+            json.dumps({"reason": "Tom buys 5, not 4.", "action": "backtrack to step 1"}),
+            "He buys 5 more, so 3 + 5 = 8.",
+            ACT_CONTINUE,
+            "So he has 8 apples. The answer is 8.",
+        ],
+        nodes=[
+            ("1", None, "Tom starts with 3 apples.", False, None, "correct", 1.0, 0),
+            ("1.1", "1", "He buys 5 more, so 3 + 4 = 7.", False, None, "incorrect", None, 0),
+            ("1.2", "1", "He buys 5 more, so 3 + 5 = 8.", False, None, "correct", 1.0, 0),
+            ("1.2.1", "1.2", "So he has 8 apples. The answer is 8.", True, "8", "correct", 1.0, 0),
+        ],
+        counters={"actions": 3, "backtracks": 1, "steps_written": 4},
+        calls=7,
+    ),
 }
+SAMPLERS = ("rollout", "mcts", "best_of_n")  # strategies that sample whole solutions
 
 
 def run_config(strategy: str, **settings: Any) -> RunConfig:
@@ -303,7 +353,7 @@ async def test_no_path_is_deeper_than_the_depth_budget(strategy: str) -> None:
     assert tree.stats.depth == 2
     # a rollout's steps past the last level join into one closing step with the answer
     last_steps = {n.text for n in tree.nodes if n.parent is not None and n.terminal}
-    if strategy != "beam":
+    if strategy in SAMPLERS:
         assert "He buys 5 more, so 3 + 5 = 8. The answer is 8." in last_steps
 
 
@@ -339,11 +389,12 @@ async def test_every_strategy_runs_on_the_embedded_model_within_its_budget(
         assert tree.status in ("complete", "partial"), (strategy, tree.error)
         assert tree.stats.depth <= 2
         assert tree.stats.usage.total_tokens < budget + request_cap
-        if tree.status == "partial":
-            assert "token budget" in (tree.stats.stop_reason or "")
+        if tree.status == "partial":  # critique, dialogue: or a step gone back to too often
+            reason = tree.stats.stop_reason or ""
+            assert "token budget" in reason or reason.startswith("went back to"), reason
         assert len({n.id for n in tree.nodes}) == len(tree.nodes)
         assert all(n.text.strip() and "\n" not in n.text for n in tree.nodes)
         assert all(n.parent is None or n.parent in {m.id for m in tree.nodes} for n in tree.nodes)
-        if strategy != "beam":  # whole solutions were sampled: values count them
+        if strategy in SAMPLERS:  # whole solutions were sampled: values count them
             assert tree.stats.counters["rollouts"] >= 1
             assert not tree.nodes or any(n.visits > 0 for n in tree.nodes)

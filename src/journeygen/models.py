@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AgentName",
+    "Event",
+    "EventKind",
     "Journey",
     "Label",
     "Node",
@@ -24,6 +27,7 @@ __all__ = [
     "Sample",
     "Segment",
     "SegmentKind",
+    "SegmentSource",
     "StrictModel",
     "Tree",
     "TreeStats",
@@ -41,6 +45,17 @@ NodeSource = Literal["policy", "reference", "import"]
 TreeStatus = Literal["complete", "partial", "failed"]
 SegmentKind = Literal["step", "wrong_step", "reflection", "backtrack", "answer"]
 PathSource = Literal["policy", "reference"]
+# What happened, in order, in a search where the model acts (critique, dialogue): a step
+# written, an action chosen (continue, reflect, backtrack, terminate), the run's answer check
+# (feedback on a wrong final answer, solved), or an action that never parsed
+EventKind = Literal[
+    "step", "continue", "reflect", "backtrack", "terminate", "feedback", "solved", "unparsed"
+]
+AgentName = Literal["policy", "critic", "system"]
+# A reflection's words: a source of `journey.reflection_sources`, or the searching model's own
+# (`self`: the policy reflecting on its steps; `critic`: the dialogue's critic agent)
+SegmentSource = ReflectionSource | Literal["self", "critic"]
+SampleKindName = Literal["journey", "shortcut", "episode"]
 
 ROOT = "ROOT"  # graph key of the question, parent of every first step
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -144,6 +159,19 @@ class Node(StrictModel):
     reasoning: str | None = None
 
 
+class Event(StrictModel):
+    """One move of a critique or dialogue search, kept in the order it happened, so the
+    model's own reflections and backtracks can be replayed as they were made."""
+
+    kind: EventKind
+    agent: AgentName
+    # step: the step written (new or met again); continue, reflect, terminate, feedback,
+    # solved, unparsed: the step it is about; backtrack: the step gone back to (None: the
+    # question)
+    node_id: str | None = None
+    text: str = ""  # the agent's reason in its own words, or the feedback sent
+
+
 class TreeStats(StrictModel):
     """Counts a user looks at first: size, depth, leaves by label, tokens spent."""
 
@@ -186,6 +214,7 @@ class Tree(StrictModel):
     status: TreeStatus = "complete"
     error: str | None = None
     stats: TreeStats = Field(default_factory=TreeStats)
+    events: list[Event] = Field(default_factory=list)  # critique, dialogue: what happened, in order
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:
@@ -220,13 +249,14 @@ class Segment(StrictModel):
     kind: SegmentKind
     node_id: str | None = None
     text: str
-    source: ReflectionSource | None = None  # where a reflection's "why" came from
+    source: SegmentSource | None = None  # where a reflection's "why" came from
 
 
 class Journey(StrictModel):
-    """An ordered walk through a tree; a shortcut is a journey without detours."""
+    """An ordered walk through a tree; a shortcut is a journey without detours, and an
+    episode is the walk a critique or dialogue search really made, in its own order."""
 
-    kind: Literal["journey", "shortcut"]
+    kind: SampleKindName
     problem_id: str
     path_source: PathSource
     segments: list[Segment]
@@ -258,7 +288,7 @@ class Provenance(StrictModel):
 class Sample(StrictModel):
     """One training example before formatting: prompt, long thought and final solution."""
 
-    kind: Literal["journey", "shortcut"]
+    kind: SampleKindName
     prompt: str
     thought: str
     solution: str

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from journeygen.backends import BACKEND_NAMES
@@ -29,6 +29,7 @@ REFLECTION_SOURCES: tuple[ReflectionSource, ...] = (
 __all__ = [
     "REFLECTION_SOURCES",
     "BackendConfig",
+    "CriticConfig",
     "JourneyConfig",
     "JudgeConfig",
     "ReflectionSource",
@@ -96,6 +97,12 @@ class SearchConfig(StrictModel):
         default=256, ge=8, le=8192, description="max tokens of one full solution"
     )
     simulations: int = Field(default=16, ge=1, le=10_000, description="MCTS iterations")
+    turns: int = Field(
+        default=24, ge=1, le=1000, description="critique, dialogue: most steps written per tree"
+    )
+    revisits: int = Field(
+        default=3, ge=1, le=100, description="critique, dialogue: most backtracks to one step"
+    )
     exploration: float = Field(default=1.0, ge=0.0, le=100.0, description="UCT constant (MCTS)")
     reference_path: Literal["fallback", "never", "always"] = "fallback"
     answer_timeout: float = Field(default=5.0, gt=0.0)
@@ -171,6 +178,28 @@ class JudgeConfig(StrictModel):
         return value
 
 
+class CriticConfig(StrictModel):
+    """Who chooses the actions of a critique or dialogue search, and how it is asked.
+
+    In `critique` the policy chooses its own actions; in `dialogue` a critic agent does, on
+    the run's backend unless `backend`, `model` or `base_url` name another model (a small
+    policy with a stronger critic). Its answers are JSON that a schema constrains; one that
+    does not parse is asked again up to `attempts` times.
+    """
+
+    backend: BackendName | None = None
+    model: str | None = None
+    base_url: str | None = None
+    attempts: int = Field(default=3, ge=1, le=10, description="tries per action")
+    tokens: int = Field(default=160, ge=16, le=4096, description="max tokens of one action")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+    @property
+    def own_model(self) -> bool:
+        """Whether the critic is another model than the run's (its own backend stack)."""
+        return any(value is not None for value in (self.backend, self.model, self.base_url))
+
+
 class RunConfig(StrictModel):
     """Everything that decides what a tree looks like; stored in every tree."""
 
@@ -179,9 +208,54 @@ class RunConfig(StrictModel):
     search: SearchConfig = Field(default_factory=SearchConfig)
     judges: JudgeConfig = Field(default_factory=JudgeConfig)
     journey: JourneyConfig = Field(default_factory=JourneyConfig)
+    critic: CriticConfig = Field(default_factory=CriticConfig)
+
+    @model_validator(mode="after")
+    def _critic_model_for_dialogue(self) -> RunConfig:
+        if self.critic.own_model and self.search.strategy != "dialogue":
+            raise ValueError(
+                "critic.backend, critic.model and critic.base_url name the critic agent of "
+                f"the dialogue strategy, not of {self.search.strategy!r}"
+            )
+        return self
+
+    def critic_backend(self) -> BackendConfig | None:
+        """The critic's own backend settings (unset ones from the run's backend), or None
+        when the critic is the run's model."""
+        if not self.critic.own_model:
+            return None
+        critic, run = self.critic, self.backend
+        same = critic.backend in (None, run.name)
+        return BackendConfig(
+            name=critic.backend or run.name,
+            model=critic.model or (run.model if same else None),
+            base_url=critic.base_url or (run.base_url if same else None),
+        )
 
     def tree_hash(self) -> str:
         """Hash of the settings that shape a tree (journey knobs only shape exports)."""
-        relevant = self.model_dump(mode="json", exclude={"journey"})
-        canonical = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(self._tree_settings(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def tree_changes(self, other: RunConfig) -> list[str]:
+        """The settings that shape a tree and differ from `other`'s, as `field: old → new`."""
+        before, after = _flat(other._tree_settings()), _flat(self._tree_settings())
+        return [
+            f"{key}: {before.get(key)} → {after.get(key)}"
+            for key in sorted(before.keys() | after.keys())
+            if before.get(key) != after.get(key)
+        ]
+
+    def _tree_settings(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"journey"})
+
+
+def _flat(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as `section.field` keys."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

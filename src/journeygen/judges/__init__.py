@@ -44,13 +44,15 @@ JUDGE_NAMES: tuple[str, ...] = tuple(JUDGES)
 
 # Verdicts that no configured judge writes: labels backed up from continuations, the
 # reference path, rollout's binary search for the first wrong step, imported human labels,
-# and the note on a step that adds nothing (judges.redundancy).
+# the note on a step that adds nothing (judges.redundancy), and the dialogue critic's
+# objection to a step it sent the policy back from (search.dialogue).
 _OTHER_SOURCES: dict[str, Traits] = {
     BACKUP: Traits(),
     "redundant": Traits(),
     "reference": Traits(),
     "binary_search": Traits(graded=True, explains=True),
     "human": Traits(graded=True, explains=True),
+    "critic": Traits(explains=True),
 }
 _UNKNOWN = Traits(graded=True, explains=True)  # a judge of a newer or foreign tree
 

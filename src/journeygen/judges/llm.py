@@ -23,7 +23,14 @@ from journeygen.models import Node, Problem, StrictModel, Usage, Verdict
 from journeygen.prompts import ChatTemplate
 from journeygen.seeds import request_seed
 
-__all__ = ["VERDICT_SCHEMA", "JudgeOutputError", "LLMJudge", "parse_verdict"]
+__all__ = [
+    "RETRY_TEMPERATURE",
+    "VERDICT_SCHEMA",
+    "JudgeOutputError",
+    "LLMJudge",
+    "load_json",
+    "parse_verdict",
+]
 
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -35,11 +42,11 @@ VERDICT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
-_RETRY_TEMPERATURE = 0.7  # a retry at temperature 0 would repeat the same bad answer
+RETRY_TEMPERATURE = 0.7  # a retry at temperature 0 would repeat the same bad answer
 
 
 class JudgeOutputError(ValueError):
-    """The model's answer is not JSON or does not fit `VERDICT_SCHEMA`."""
+    """The model's answer is not JSON or does not fit the schema it was asked for."""
 
 
 class _Answer(StrictModel):
@@ -47,18 +54,23 @@ class _Answer(StrictModel):
     label: Literal["correct", "incorrect"]
 
 
-def parse_verdict(text: str) -> _Answer:
-    """The JSON object in `text` (a ```json fence is allowed), checked against the schema."""
+def load_json(text: str) -> Any:
+    """The JSON value in a model's answer (a ```json fence is allowed)."""
     body = text.strip()
     fenced = _FENCE.match(body)
     if fenced:
         body = fenced.group(1)
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except json.JSONDecodeError as exc:
         raise JudgeOutputError(
             f"not JSON ({exc.msg} at column {exc.colno}): {body[:80]!r}"
         ) from None
+
+
+def parse_verdict(text: str) -> _Answer:
+    """The JSON object in `text` (a ```json fence is allowed), checked against the schema."""
+    data = load_json(text)
     try:
         return _Answer.model_validate(data)
     except ValidationError as exc:
@@ -138,9 +150,7 @@ class LLMJudge:
     async def _ask(
         self, messages: list[Any], problem: Problem, node: Node, attempt: int
     ) -> _Answer:
-        temperature = (
-            self.temperature if attempt == 1 else max(self.temperature, _RETRY_TEMPERATURE)
-        )
+        temperature = self.temperature if attempt == 1 else max(self.temperature, RETRY_TEMPERATURE)
         options = SamplingOptions(
             n=1,
             temperature=temperature,

@@ -40,6 +40,8 @@ class PromptSet:
     reflect: ChatTemplate
     rewrite: ChatTemplate
     judge: ChatTemplate
+    critique: ChatTemplate
+    critic: ChatTemplate
     phrases: dict[str, Any]
 
     def phrase(self, key: str) -> str:
@@ -82,5 +84,7 @@ def load_prompts(folder: str | Path | None = None) -> PromptSet:
         reflect=_template(path, "reflect.md"),
         rewrite=_template(path, "rewrite.md"),
         judge=_template(path, "judge.md"),
+        critique=_template(path, "critique.md"),
+        critic=_template(path, "critic.md"),
         phrases=phrases,
     )

@@ -15,6 +15,8 @@ STRATEGIES: dict[str, str] = {
     "rollout": "journeygen.search.rollout:rollout",
     "mcts": "journeygen.search.mcts:mcts",
     "best_of_n": "journeygen.search.best_of_n:best_of_n",
+    "critique": "journeygen.search.critique:critique",
+    "dialogue": "journeygen.search.dialogue:dialogue",
 }
 STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
 

@@ -13,7 +13,7 @@ from journeygen.judges.answers import extract_answer, is_final_step
 from journeygen.judges.base import Judge
 from journeygen.judges.labels import own_label
 from journeygen.judges.redundancy import is_padding, redundancy_verdict
-from journeygen.models import Node, Problem, Usage, children_of, path_to
+from journeygen.models import Event, Node, Problem, Usage, children_of, path_to
 from journeygen.prompts import PromptSet
 from journeygen.search.steps import clean_step, split_steps
 from journeygen.seeds import request_seed
@@ -52,9 +52,11 @@ class TreeBuilder:
         judges: Sequence[Judge],
         config: RunConfig,
         prompts: PromptSet,
+        critic: Backend | None = None,
     ) -> None:
         self.problem = problem
         self.backend = backend
+        self.critic = critic or backend  # the dialogue's critic: the run's model unless another
         self.judges = list(judges)
         self.config = config
         self.prompts = prompts
@@ -65,6 +67,7 @@ class TreeBuilder:
         self.tallies: dict[str | None, Tally] = {}  # None: the question itself
         self._by_id: dict[str, Node] = {}
         self._rollouts_from: Counter[str | None] = Counter()
+        self.events: list[Event] = []  # critique, dialogue: every move, in order
 
     def path(self, node_id: str | None) -> list[Node]:
         """Steps from the first one down to `node_id` (empty for the question)."""
@@ -180,6 +183,15 @@ class TreeBuilder:
             )
             added.append(node)
         return added
+
+    async def add_steps(
+        self, parent: str | None, completions: Sequence[Completion], *, final: bool
+    ) -> list[Node]:
+        """Hang and judge one step per usable completion under `parent`, for a strategy that
+        asks for steps with its own prompts and seeds (critique, dialogue)."""
+        nodes = self._hang_steps(parent, completions, final)
+        await self._judge([(node, self.path(parent)) for node in nodes])
+        return nodes
 
     async def rollout(self, parent: str | None, *, n: int) -> list[str | None]:
         """Sample `n` full solutions after `parent`, merge their steps into the tree on equal

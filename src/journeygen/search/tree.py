@@ -35,10 +35,12 @@ async def search(
     judges: Sequence[Judge],
     config: RunConfig,
     prompts: PromptSet,
+    critic: Backend | None = None,
 ) -> Tree:
     """Build, label and return the whole tree; a backend failure gives a `failed` tree that
-    keeps every step found before it."""
-    builder = TreeBuilder(problem, backend, judges, config, prompts)
+    keeps every step found before it. `critic` answers as the dialogue's critic agent when
+    it is another model than `backend`."""
+    builder = TreeBuilder(problem, backend, judges, config, prompts, critic)
     error: str | None = None
     try:
         await strategy(config.search.strategy)(builder)
@@ -63,4 +65,5 @@ async def search(
         status=status,
         error=error,
         stats=stats,
+        events=builder.events,
     )
