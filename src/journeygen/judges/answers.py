@@ -8,7 +8,6 @@ sympy under it) is imported by the first check that needs it, not with this modu
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
 import re
@@ -288,6 +287,8 @@ async def check_answer(
     predicted: str | None, gold: str | None, *, timeout: float = 5.0
 ) -> AnswerCheck:
     """Compare a stated final answer with the gold answer; never blocks the event loop."""
+    import asyncio  # loaded by the running loop; not at module level, where `stats` paid for it
+
     quick = _quick_check(predicted, gold)
     if isinstance(quick, AnswerCheck):
         return quick
