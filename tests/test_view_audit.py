@@ -136,22 +136,48 @@ def test_show_node_says_when_no_request_is_recorded(run: Run, tmp_path: Path) ->
     )
 
 
-def test_a_later_step_of_a_whole_solution_shows_the_request_of_its_first_step(
-    tmp_path: Path,
-) -> None:
-    solutions = [
-        "Tom starts with 3 apples.\nHe buys 5 more, so 3 + 5 = 8.\nThe answer is 8.",
-        "Tom starts with 3 apples.\nHe buys 4 more, so 3 + 4 = 7.\nThe answer is 7.",
-    ]
-    (tmp_path / "p.jsonl").write_text(json.dumps({"id": "apples", **PROBLEM.model_dump()}) + "\n")
-    (tmp_path / "bon.json").write_text(json.dumps({"responses": solutions, "cycle": True}))
+SOLUTIONS = [
+    "Tom starts with 3 apples.\nHe buys 5 more, so 3 + 5 = 8.\nThe answer is 8.",
+    "Tom starts with 3 apples.\nHe buys 4 more, so 3 + 4 = 7.\nThe answer is 7.",
+]
+
+
+@pytest.fixture(scope="module")
+def best_of_n(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A best_of_n run: the first solution makes 1 → 1.1 → 1.1.1, the second branches at 1.2
+    → 1.2.1; only each solution's first new step (1, 1.2) holds a cache entry."""
+    cwd = tmp_path_factory.mktemp("bon")
+    (cwd / "p.jsonl").write_text(json.dumps({"id": "apples", **PROBLEM.model_dump()}) + "\n")
+    (cwd / "bon.json").write_text(json.dumps({"responses": SOLUTIONS, "cycle": True}))
     args = ("--strategy", "best_of_n", "--backend", "fake", "--model", "bon.json", "--depth", "3")
-    assert journeygen("generate", "p.jsonl", "--run", "bon", *args, cwd=tmp_path).exit_code == 0
-    lines = journeygen("show", "bon", "apples", "--node", "1.2.1", cwd=tmp_path).stdout.splitlines()
-    heading = next(line for line in lines if line.startswith("request "))
+    assert journeygen("generate", "p.jsonl", "--run", "bon", *args, cwd=cwd).exit_code == 0
+    return cwd
+
+
+def test_a_later_step_of_a_whole_solution_shows_the_request_of_its_first_step(
+    best_of_n: Path,
+) -> None:
+    lines = journeygen("show", "bon", "apples", "--node", "1.2.1", cwd=best_of_n).stdout
+    lines_list = lines.splitlines()
+    heading = next(line for line in lines_list if line.startswith("request "))
     assert heading.endswith("(made with step 1.2: one whole solution sampled at once)")
-    raw = next(i for i, line in enumerate(lines) if line.startswith("raw completion:"))
-    assert lines[raw + 1 : raw + 4] == [f"    {line}" for line in solutions[1].split("\n")]
+    raw = next(i for i, line in enumerate(lines_list) if line.startswith("raw completion:"))
+    assert lines_list[raw + 1 : raw + 4] == [f"    {line}" for line in SOLUTIONS[1].split("\n")]
+    tree = RunStore(best_of_n / "trees", "bon").load_tree("apples")
+    assert tree is not None and tree.node("1.2.1").request is None
+    cache = cache_path(best_of_n / "trees" / "bon")
+    nodes = report_payload([tree], load_prompts(), run="bon", cache=cache)["problems"][0]["nodes"]
+    assert {n["id"]: n["audit"].get("via") for n in nodes} == {
+        "1": None, "1.1": "1", "1.1.1": "1", "1.2": None, "1.2.1": "1.2",
+    }  # fmt: skip
+
+
+@needs_chromium
+def test_chromium_shows_the_whole_solution_behind_a_later_step(best_of_n: Path) -> None:
+    assert journeygen("view", "bon", "-o", "report.html", cwd=best_of_n).exit_code == 0
+    _, parsed = rendered(best_of_n / "report.html", "#p=apples&n=1.2.1")
+    assert text_of(parsed, "raw-completion") == [SOLUTIONS[1]]
+    assert text_of(parsed, "via")[0].startswith("Made with step 1.2: one whole solution")
 
 
 def payload_of(run: Run) -> dict[str, Any]:
@@ -167,9 +193,10 @@ def test_the_payload_files_each_request_once_and_points_each_step_at_it(run: Run
     # two requests: the question's three samples and step 1's three
     keys = {run.tree.node(i).request.partition("/")[0] for i in nodes}  # type: ignore[union-attr]
     assert set(tree["requests"]) == keys and len(keys) == 2
-    first = nodes["1"]["audit"]
-    assert first["sample"] == 0 and first["completion"] == {"finish_reason": "stop", "text": RAW}
-    sent = tree["requests"][first["request"]]
+    assert nodes["1"]["audit"] == {"completion": {"finish_reason": "stop", "text": RAW}}
+    key, _, sample = nodes["1"]["request"].partition("/")
+    assert sample == "0"
+    sent = tree["requests"][key]
     assert sent["backend"] == "fake:script.json" and sent["options"]["max_tokens"] == 96
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
     assert QUESTION in sent["messages"][1]["content"]
@@ -227,7 +254,9 @@ def test_chromium_draws_cut_and_padding_steps_apart_and_says_why(page: Path) -> 
     assert text_of(parsed, "cut") == ["✂ Cut by max_tokens: never a correct step, not expanded."]
     assert text_of(parsed, "raw-completion") == [CUT]
     legend = "".join("".join(e.text) for e in parsed.elements if "legend" in e.classes)
-    assert "cut by max_tokens" in legend and "adds nothing" in legend
+    assert "cut short" in legend and "adds nothing" in legend
+    titles = [e.attrs.get("title", "") for e in parsed.elements if "dot" in e.classes]
+    assert "cut by max_tokens: never correct, not expanded" in titles
     _, padding = rendered(page, "#p=apples&n=1.3")
     assert text_of(padding, "padding") == [
         "Adds nothing: repeats step 1 of its own path word for word (not expanded, left out "

@@ -74,8 +74,9 @@ def _walk(walk: Walk) -> dict[str, Any]:
 
 
 def _audit(node: dict[str, Any], audit: Audit, requests: dict[str, Any]) -> dict[str, Any]:
-    """A step's audit: the owner step's raw answer (text left out when it is the step's
-    text) and its request filed once under its key, another step's id, or why none."""
+    """A step's audit: its raw answer (text left out when it is the step's text) with the
+    request filed once under its key (the step's `request` is `KEY/INDEX`), the id of the
+    step whose request made it, or why there is none."""
     if audit.request is None or audit.owner is None or audit.owner.request is None:
         return {"missing": audit.missing}
     if audit.owner.id != node["id"]:
@@ -92,7 +93,7 @@ def _audit(node: dict[str, Any], audit: Audit, requests: dict[str, Any]) -> dict
         raw.update({"same_text": True} if answer.text == node["text"] else {"text": answer.text})
         if answer.reasoning and answer.reasoning != node.get("reasoning"):
             raw["reasoning"] = answer.reasoning
-    return {"request": key, "sample": audit.sample, "completion": raw}
+    return {"completion": raw}
 
 
 def _tree(

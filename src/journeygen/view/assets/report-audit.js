@@ -31,7 +31,8 @@ function auditSection(t, n) {
     owner = t.nodes.find((x) => x.id === audit.via) || null;
     audit = owner && owner.audit ? owner.audit : { missing: "step " + audit.via + " is not in the tree" };
   }
-  const sent = audit.request ? (t.requests || {})[audit.request] : null;
+  const [key, sample] = owner && owner.request ? owner.request.split("/") : [null, null];
+  const sent = key && !audit.missing ? (t.requests || {})[key] : null;
   if (!sent) {
     return h("div", { class: "note", "data-field": "no-request" }, ["No request recorded: " + (audit.missing || "not in this report")]);
   }
@@ -41,8 +42,8 @@ function auditSection(t, n) {
     body.push(h("div", { class: "note", "data-field": "via" }, ["Made with step " + owner.id +
       ": one whole solution sampled at once, so the raw answer below is that whole solution."]));
   }
-  body.push(kv([["backend", sent.backend], ["cache entry", audit.request + "/" + audit.sample],
-    ["sample", audit.sample === null ? null : audit.sample + 1], ["options", optionsText(sent.options)]]));
+  body.push(kv([["backend", sent.backend], ["cache entry", owner.request],
+    ["sample", Number(sample) + 1], ["options", optionsText(sent.options)]]));
   sent.messages.forEach((m, i) => {
     body.push(h("div", { class: "role" }, ["message " + (i + 1) + " · " + String(m.role)]),
       h("div", { class: "text", "data-field": "message" }, [String(m.content)]));
