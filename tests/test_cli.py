@@ -103,3 +103,31 @@ def test_unsafe_run_name_is_refused(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "run name" in done.stderr
     assert not (tmp_path.parent / "escape").exists()
+
+
+def test_a_rerun_with_other_tree_settings_stops_and_the_same_one_resumes(tmp_path: Path) -> None:
+    problems, script = fake_run_inputs(tmp_path)
+    args = ("generate", problems, "--backend", "fake", "--model", script, "--depth", "2")
+    first = journeygen(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "resuming" not in first.stderr  # a new run
+    trees = tmp_path / "trees" / "demo"
+    before = {p.name: p.read_bytes() for p in trees.iterdir()}
+
+    changed = journeygen(*args, "--strategy", "best_of_n", "--width", "3", cwd=tmp_path)
+    assert changed.returncode == 1
+    message = changed.stderr
+    assert "run 'demo' was built with other settings" in message
+    assert "search.strategy: beam → best_of_n" in message and "search.width: 4 → 3" in message
+    assert "--fresh" in message and "--run NAME" in message
+    assert {p.name: p.read_bytes() for p in trees.iterdir()} == before  # nothing touched
+
+    # journey knobs change exports, not trees: that is the same run, resumed
+    again = journeygen(*args, "--detours", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "resuming: 2 of 2 trees saved" in again.stderr
+    assert "reused 2" in again.stdout
+
+    fresh = journeygen(*args, "--strategy", "best_of_n", "--fresh", cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    assert json.loads((trees / "apples.json").read_text())["strategy"] == "best_of_n"

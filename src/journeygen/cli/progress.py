@@ -17,6 +17,7 @@ from rich.progress import (
 from rich.text import Text
 
 from journeygen.derive.journey import correct_leaf
+from journeygen.executors.local import Resume
 from journeygen.models import Tree
 from journeygen.runtime import Stack
 
@@ -59,7 +60,13 @@ class RunProgress:
         self._bar: Progress | None = None
         self._task = TaskID(0)
 
-    def start(self, total: int, stack: Stack) -> None:
+    def start(self, total: int, stack: Stack, resume: Resume | None) -> None:
+        if resume is not None:
+            self.console.print(
+                f"resuming: {resume.trees} of {total} trees saved, "
+                f"{resume.answers} answers cached (not paid again)",
+                markup=False,
+            )
         if not self.console.is_terminal:
             return
         self._bar = Progress(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from journeygen.backends.base import Backend
@@ -32,9 +33,40 @@ from journeygen.prompts import PromptSet
 from journeygen.runtime import PriceTable, RuntimeOptions, Stack, build_stack
 from journeygen.store import Manifest, RunStore
 
-__all__ = ["RunSummary", "generate"]
+__all__ = ["Resume", "RunSettingsChanged", "RunSummary", "generate"]
 
-StartCallback = Callable[[int, Stack], None]
+StartCallback = Callable[[int, Stack, "Resume | None"], None]
+
+
+class RunSettingsChanged(ValueError):
+    """A rerun whose settings would change the run's trees: it stops before touching them."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a rerun of a run starts from: trees already saved, answers already cached."""
+
+    trees: int
+    answers: int
+
+
+def check_same_settings(store: RunStore, config: RunConfig) -> None:
+    """Stop a rerun whose settings would rebuild the run's trees as other trees, naming what
+    differs and the two ways on."""
+    previous = store.read_manifest().config
+    if previous.tree_hash() == config.tree_hash():
+        return
+    changes = "; ".join(config.tree_changes(previous))
+    raise RunSettingsChanged(
+        f"run {store.run!r} was built with other settings ({changes}); rerun with --fresh to "
+        f"rebuild it with these, or give another --run NAME to keep both"
+    )
+
+
+def _model_name(backend: Backend, configured: str | None) -> str | None:
+    """The model a backend runs (its price and cache namespace), else the configured one."""
+    model = getattr(backend, "model", None)
+    return model if isinstance(model, str) else configured
 
 
 async def generate(
@@ -54,18 +86,23 @@ async def generate(
     on_tree: TreeCallback | None = None,
     on_reject: Callable[[str], None] | None = None,
     decontaminate: ContaminationIndex | None = None,
+    critic: Backend | None = None,
 ) -> RunSummary:
     """Build a tree for every good problem (reusing complete trees built with the same
     settings, replaying cached requests for the rest), then export journeys and shortcuts.
 
     `fresh` deletes the run's trees, request cache and failure log first. A problem that
     copies a question of `decontaminate` gets no tree and goes to `decontaminated.jsonl`.
+    `critic` is the dialogue's critic when `config.critic` names another model: its requests
+    go through a stack of their own beside the run's (see `runtime.build_stack`).
     """
     started = time.monotonic()
     runtime = runtime or RuntimeOptions()
     store = RunStore(trees_dir, run)
     if fresh and store.dir.exists():
         shutil.rmtree(store.dir)
+    elif store.exists():
+        check_same_settings(store, config)
     run_out = out_dir / run
 
     ids: list[str] = []
@@ -98,18 +135,29 @@ async def generate(
     summary = RunSummary(
         problems=len(ids), rejects=len(rejects), decontaminated=len(copies), out_dir=run_out
     )
-    model = getattr(backend, "model", None)
     stack = build_stack(
         backend,
         store.dir,
         runtime,
         backend_name=config.backend.name,
-        model=model if isinstance(model, str) else config.backend.model,
+        model=_model_name(backend, config.backend.model),
         prices=prices,
     )
+    named = config.critic_backend()
+    if critic is not None and named is not None:  # the dialogue's critic is another model
+        stack.critic = build_stack(
+            critic,
+            store.dir,
+            runtime,
+            backend_name=named.name,
+            model=_model_name(critic, named.model),
+            prices=prices,
+            beside=stack,
+        )
     texts = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))  # filled tree by tree
     if on_start is not None:
-        on_start(len(ids), stack)
+        saved = sum(1 for problem_id in ids if store.tree_path(problem_id).is_file())
+        on_start(len(ids), stack, Resume(saved, stack.backend.stored()) if saved else None)
     try:
         with SignalStop(stack, summary):
             await build_trees(

@@ -121,6 +121,11 @@ class CachedBackend:
         # Samples stored before stay as they were (trees built on them must not change).
         return _located(key, stored + completions[len(stored) :])
 
+    def stored(self) -> int:
+        """How many answers the cache holds (what a rerun replays for free)."""
+        (count,) = self._db.execute("SELECT COUNT(*) FROM samples").fetchone()
+        return int(count)
+
     def paid(self) -> Usage:
         """Calls and tokens of every answer ever stored: what the run has paid for so far."""
         calls, prompt, completion = self._db.execute(
