@@ -15,6 +15,7 @@ from rich.text import Text
 from journeygen.cli.common import stdout, trees_dir_option
 from journeygen.models import is_safe_id
 from journeygen.store import RunStore, StoreError
+from journeygen.view.audit import audit_node, cache_path
 from journeygen.view.terminal import render_node, render_run, render_tree
 from journeygen.view.walks import tree_paths
 
@@ -107,8 +108,6 @@ def show_command(
     if tree is None:
         raise click.ClickException(f"run {run!r} has no tree {problem_id!r}")
     if node_id is not None:
-        from journeygen.view.audit import audit_node, cache_path  # reads the sqlite cache
-
         node = next((step for step in tree.nodes if step.id == node_id), None)
         if node is None:
             raise click.ClickException(

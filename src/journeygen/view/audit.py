@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from journeygen.judges.redundancy import REDUNDANT
 from journeygen.models import Node, Tree
-from journeygen.runtime import CACHE_FILE
-from journeygen.runtime.cache import CachedRequest, look_up_many
+
+if TYPE_CHECKING:  # the runtime (asyncio, tenacity) loads only when a cache is read
+    from journeygen.runtime.cache import CachedRequest
 
 __all__ = [
     "Audit",
@@ -43,6 +45,8 @@ class Audit:
 
 def cache_path(run_dir: Path) -> Path:
     """The request cache of the run kept in `run_dir`."""
+    from journeygen.runtime import CACHE_FILE
+
     return run_dir / CACHE_FILE
 
 
@@ -92,6 +96,8 @@ def _audit(node: Node, owner: Node | None, found: dict[str, CachedRequest], cach
 
 def audit_tree(tree: Tree, cache: Path) -> dict[str, Audit]:
     """The audit of every step of `tree`, by node id, from one read of the cache at `cache`."""
+    from journeygen.runtime.cache import look_up_many
+
     owners = {node.id: request_owner(tree, node) for node in tree.nodes}
     wanted = [owner.request for owner in owners.values() if owner and owner.request]
     found = look_up_many(cache, wanted)
@@ -100,6 +106,8 @@ def audit_tree(tree: Tree, cache: Path) -> dict[str, Audit]:
 
 def audit_node(tree: Tree, node: Node, cache: Path) -> Audit:
     """The request and raw answer behind `node` in the cache at `cache`, or why there is none."""
+    from journeygen.runtime.cache import look_up_many
+
     owner = request_owner(tree, node)
     found = look_up_many(cache, [owner.request]) if owner and owner.request else {}
     return _audit(node, owner, found, cache)
