@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from journeygen.backends import BACKEND_NAMES
-from journeygen.backends.base import BackendError
+from journeygen.backends.base import Backend, BackendError
 from journeygen.backends.batch import BATCH_JOURNAL
 from journeygen.backends.build import make_backend, make_batch_backend
 from journeygen.backends.local import LocalBackend
@@ -56,6 +56,26 @@ def _print_summary(summary: RunSummary, *, decontaminating: bool) -> None:
         stdout.print(f"wrote {summary.out_dir}/journey.jsonl and shortcut.jsonl", markup=False)
 
 
+def _critic(config: RunConfig, settings: RunSettings) -> Backend | None:
+    """The dialogue's critic when the settings name another model than the run's."""
+    named = config.critic_backend()
+    if named is None:
+        return None
+    if settings.runtime.batch:
+        raise ValueError(
+            "--batch holds the run's requests for provider batches; a critic model of its own "
+            "would answer outside them: run the dialogue without --batch"
+        )
+    return make_backend(
+        named.name,
+        model=named.model,
+        base_url=named.base_url,
+        seed=config.seed,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+    )
+
+
 @click.command(name="generate")
 @click.argument("problems", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @config_option
@@ -69,6 +89,15 @@ def _print_summary(summary: RunSummary, *, decontaminating: bool) -> None:
     "--model", help="GGUF path (local), model name (openai, anthropic) or script file (fake)."
 )
 @click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option(
+    "--critic-backend",
+    type=click.Choice(BACKEND_NAMES),
+    help="dialogue: the critic agent's backend, when another model than the run's.",
+)
+@click.option(
+    "--critic-model", help="dialogue: the critic's model (as --model); e.g. a stronger one."
+)
+@click.option("--critic-base-url", help="dialogue: the critic's OpenAI-compatible server.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N good problems.")
 @click.option("--seed", type=int, help=f"Seed of every request.  [default: {_DEFAULTS.seed}]")
 @search_options
@@ -99,12 +128,17 @@ def generate_command(
     backend: str | None,
     model: str | None,
     base_url: str | None,
+    critic_backend: str | None,
+    critic_model: str | None,
+    critic_base_url: str | None,
     limit: int | None,
     seed: int | None,
     strategy: str | None,
     width: int | None,
     keep: int | None,
     depth: int | None,
+    turns: int | None,
+    revisits: int | None,
     reference_path: str | None,
     judges: list[str] | None,
     system: str | None,
@@ -128,7 +162,14 @@ def generate_command(
                 "width": width,
                 "keep": keep,
                 "depth": depth,
+                "turns": turns,
+                "revisits": revisits,
                 "reference_path": reference_path,
+            },
+            "critic": {
+                "backend": critic_backend,
+                "model": critic_model,
+                "base_url": critic_base_url,
             },
             "judges": {"use": judges},
             "journey": {**journey, "system_prompt": system},
@@ -155,6 +196,7 @@ def generate_command(
                 max_retries=settings.max_retries,
             )
         )
+        critic = _critic(config, settings)
         prompts = load_prompts(prompts_dir)
         index = ContaminationIndex.from_files(benchmarks) if benchmarks else None
     except (StoreError, BackendError, ValueError) as exc:
@@ -180,10 +222,13 @@ def generate_command(
                 on_tree=progress.tree,
                 on_reject=progress.reject,
                 decontaminate=index,
+                critic=critic,
             )
         finally:
             progress.close()
             await llm.aclose()
+            if critic is not None:
+                await critic.aclose()
 
     try:
         summary = run_batch(generate_then_close())

@@ -37,11 +37,18 @@ SEARCH_OPTIONS = [
     _search_option(
         "--strategy",
         click.Choice(STRATEGY_NAMES),
-        "How the tree grows: beam, rollout (Math-Shepherd/OmegaPRM), mcts, best_of_n.",
+        "How the tree grows: beam, rollout (Math-Shepherd/OmegaPRM), mcts, best_of_n, "
+        "critique (the model chooses its own actions), dialogue (a critic agent chooses them).",
     ),
     _search_option("--width", click.IntRange(1, 64), "Next steps sampled per frontier node."),
     _search_option("--keep", click.IntRange(1, 64), "Frontier nodes kept per depth."),
     _search_option("--depth", click.IntRange(1, 64), "Steps before a solution must end."),
+    _search_option("--turns", click.IntRange(1, 1000), "critique, dialogue: most steps written."),
+    _search_option(
+        "--revisits",
+        click.IntRange(1, 100),
+        "critique, dialogue: most backtracks to one step before the search stops.",
+    ),
     _search_option(
         "--reference-path",
         click.Choice(["fallback", "never", "always"]),

@@ -90,7 +90,8 @@ async def build_trees(
     async def build(problem: Problem) -> None:
         CURRENT_PROBLEM.set(problem.id)  # this worker's context: its failures name the tree
         async with tree_scope(stack.limits.inner):  # batch mode: a batch when all wait
-            tree = await search(problem, stack.backend, judges, config, prompts)
+            critic = stack.critic.backend if stack.critic else None
+            tree = await search(problem, stack.backend, judges, config, prompts, critic)
         # Serialise here, write and fsync in a thread: a thread that serialises holds the GIL
         # and delays the loop's timers and sockets by up to the 5 ms switch interval.
         await asyncio.to_thread(store.write_tree_json, tree.problem.id, tree_json(tree))

@@ -41,18 +41,18 @@ class RunSummary:
 def record_figures(
     summary: RunSummary, manifest: Manifest, stack: Stack, started: float | None
 ) -> None:
-    """Copy the run's figures into the summary and the manifest."""
-    meter = stack.meter
-    summary.usage = meter.usage
-    summary.cost = meter.session_cost
-    summary.cached = stack.backend.hits
+    """Copy the run's figures (every model's, each at its own price) into the summary and
+    the manifest."""
+    summary.usage = stack.usage
+    summary.cost = stack.session_cost
+    summary.cached = sum(layer.backend.hits for layer in stack.layers)
     summary.failures = stack.failures.count
     summary.stopped = stack.gate.reason
     manifest.counts = {"trees": summary.trees, **summary.status}
     if summary.pending:
         manifest.counts["pending"] = summary.pending
-    manifest.usage = meter.prior + meter.usage
-    manifest.cost_usd = round(meter.run_cost, 6)
+    manifest.usage = stack.run_usage
+    manifest.cost_usd = round(stack.run_cost, 6)
     manifest.stopped = summary.stopped
     if started is not None:
         manifest.wall_s = time.monotonic() - started

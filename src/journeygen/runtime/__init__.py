@@ -5,17 +5,21 @@ The stack, outermost first: `CachedBackend` (replays cost nothing) → `MeteredB
 (counts what is paid, budgets, asks again on unparseable answers) → `LimitedBackend`
 (requests in flight, rpm/tpm, the stop gate) → the backend itself. A provider-batch wrapper
 takes the place of `LimitedBackend`'s inner backend.
+
+A second model in a run (the dialogue's critic) gets a stack of its own over the same gate
+and failure log: its own cache file and namespace, its own price, and run budgets that count
+what both models paid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
 
 from journeygen.backends.base import Backend
-from journeygen.models import StrictModel
+from journeygen.models import StrictModel, Usage
 from journeygen.runtime.cache import CachedBackend
 from journeygen.runtime.failures import CURRENT_PROBLEM, FailureLog
 from journeygen.runtime.limits import Gate, LimitedBackend
@@ -30,6 +34,7 @@ from journeygen.runtime.pricing import (
 
 __all__ = [
     "CACHE_FILE",
+    "CRITIC_CACHE_FILE",
     "CURRENT_PROBLEM",
     "FAILURES_FILE",
     "CachedBackend",
@@ -47,6 +52,7 @@ __all__ = [
 ]
 
 CACHE_FILE = "cache.sqlite"
+CRITIC_CACHE_FILE = "critic-cache.sqlite"  # the critic model's answers and payments
 FAILURES_FILE = "failures.jsonl"
 
 
@@ -77,10 +83,37 @@ class Stack:
     limits: LimitedBackend
     gate: Gate
     failures: FailureLog
+    critic: Stack | None = field(default=None)  # the dialogue critic's, when another model
+
+    @property
+    def layers(self) -> list[Stack]:
+        """This stack and the critic's: what a run's figures add up."""
+        return [self] if self.critic is None else [self, self.critic]
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens this session paid, every model together."""
+        return sum((layer.meter.usage for layer in self.layers), Usage())
+
+    @property
+    def run_usage(self) -> Usage:
+        """Tokens the run paid in all its sessions, every model together."""
+        return sum((layer.meter.prior + layer.meter.usage for layer in self.layers), Usage())
+
+    @property
+    def session_cost(self) -> float:
+        """Dollars this session paid, each model at its own price."""
+        return sum(layer.meter.session_cost for layer in self.layers)
+
+    @property
+    def run_cost(self) -> float:
+        """Dollars the run paid in all its sessions, each model at its own price."""
+        return sum(layer.meter.run_cost for layer in self.layers)
 
     def close(self) -> None:
-        """Close what the stack itself opened (the cache); the inner backend stays open."""
-        self.backend.close()
+        """Close what the stacks opened (the caches); the inner backends stay open."""
+        for layer in self.layers:
+            layer.backend.close()
 
 
 def build_stack(
@@ -91,13 +124,17 @@ def build_stack(
     backend_name: str,
     model: str | None,
     prices: PriceTable | None = None,
+    beside: Stack | None = None,
 ) -> Stack:
     """Wrap `inner` for a run whose files live in `run_dir` (cache, failure log).
 
     A dollar budget needs a known price: an unknown paid model is an error then, not free.
+    With `beside` (the run's stack), the new stack is the critic model's: it shares that
+    stack's gate and failure log, keeps its answers in `CRITIC_CACHE_FILE`, and each
+    stack's run budgets count what the other paid.
     """
-    gate = Gate()
-    failures = FailureLog(run_dir / FAILURES_FILE)
+    gate = beside.gate if beside else Gate()
+    failures = beside.failures if beside else FailureLog(run_dir / FAILURES_FILE)
     concurrency = options.concurrency or default_concurrency(backend_name)
     limits = LimitedBackend(
         inner, concurrency=concurrency, gate=gate, rpm=options.rpm, tpm=options.tpm
@@ -119,6 +156,10 @@ def build_stack(
         max_tokens=options.max_run_tokens,
         max_cost=options.max_run_cost,
     )
-    cache = CachedBackend(meter, run_dir / CACHE_FILE, namespace=f"{backend_name}:{model or ''}")
+    cache_file = run_dir / (CRITIC_CACHE_FILE if beside else CACHE_FILE)
+    cache = CachedBackend(meter, cache_file, namespace=f"{backend_name}:{model or ''}")
     meter.prior = cache.paid()  # what earlier sessions of this run paid
+    if beside is not None:
+        meter.peers.append(beside.meter)
+        beside.meter.peers.append(meter)
     return Stack(backend=cache, meter=meter, limits=limits, gate=gate, failures=failures)

@@ -25,7 +25,8 @@ class MeteredBackend:
     """Meters requests that reach `inner` (put it under the cache: replays cost nothing).
 
     `prior` is what earlier sessions of the run paid; budgets count it, so a resumed run
-    does not get its budget afresh. When a budget is reached the gate stops new requests;
+    does not get its budget afresh, and `peers` (the meters of the run's other models, e.g.
+    the dialogue's critic) count too. When a budget is reached the gate stops new requests;
     the ones in flight finish and are kept.
     """
 
@@ -54,6 +55,7 @@ class MeteredBackend:
         self.failed = 0
         self.max_tokens = max_tokens
         self.max_cost = max_cost
+        self.peers: list[MeteredBackend] = []
         self._retrying = AsyncRetrying(
             retry=retry_if_exception_type(UnparseableResponse),
             stop=stop_after_attempt(parse_attempts),
@@ -93,10 +95,11 @@ class MeteredBackend:
         self.failures.add("request", f"{error} (asked again)", retried=True)
 
     def _check_budgets(self) -> None:
-        total = self.prior + self.usage
-        if self.max_tokens is not None and total.total_tokens >= self.max_tokens:
+        meters = [self, *self.peers]
+        tokens = sum((m.prior + m.usage).total_tokens for m in meters)
+        if self.max_tokens is not None and tokens >= self.max_tokens:
             self.gate.stop(f"run token budget reached ({self.max_tokens} tokens)")
-        if self.max_cost is not None and self.run_cost >= self.max_cost:
+        if self.max_cost is not None and sum(m.run_cost for m in meters) >= self.max_cost:
             self.gate.stop(f"run cost budget reached (${self.max_cost:.2f})")
 
     async def aclose(self) -> None:
