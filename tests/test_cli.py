@@ -45,6 +45,7 @@ def test_generate_export_show(tmp_path: Path) -> None:
     rejects = [json.loads(line) for line in (run_out / "rejects.jsonl").read_text().splitlines()]
     assert [r["line"] for r in rejects] == [2]
     assert sorted(p.name for p in (tmp_path / "trees" / "demo").iterdir()) == [
+        ".lock",  # the run's lock file: held while a process writes the run
         "apples.json",
         "cache.sqlite",
         "manifest.json",
@@ -131,3 +132,41 @@ def test_a_rerun_with_other_tree_settings_stops_and_the_same_one_resumes(tmp_pat
     fresh = journeygen(*args, "--strategy", "best_of_n", "--fresh", cwd=tmp_path)
     assert fresh.returncode == 0, fresh.stderr
     assert json.loads((trees / "apples.json").read_text())["strategy"] == "best_of_n"
+
+
+def test_one_writer_per_run_and_a_killed_holder_leaves_the_run_usable(tmp_path: Path) -> None:
+    problems, script = fake_run_inputs(tmp_path)
+    args = ("generate", problems, "--backend", "fake", "--model", script, "--depth", "2")
+    assert journeygen(*args, cwd=tmp_path).returncode == 0
+    trees = tmp_path / "trees" / "demo"
+    before = {p.name: p.read_bytes() for p in trees.iterdir() if p.name != ".lock"}
+    # another process holds the run's lock (as a running `generate` does) …
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from journeygen.store import RunLock, RunStore\n"
+            "with RunLock(RunStore(sys.argv[1], 'demo'), 'generate'):\n"
+            "    print('held', flush=True); time.sleep(60)\n",
+            str(tmp_path / "trees"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        for second in (args, ("export", "demo")):
+            busy = journeygen(*second, cwd=tmp_path)
+            assert busy.returncode == 1
+            assert f"run 'demo' is in use by pid {holder.pid} (generate, started " in busy.stderr
+        # readers work during a run
+        shown = journeygen("show", "demo", cwd=tmp_path)
+        assert shown.returncode == 0 and "apples" in shown.stdout
+        assert {p.name: p.read_bytes() for p in trees.iterdir() if p.name != ".lock"} == before
+    finally:
+        holder.kill()  # … and dies without letting go: the OS releases the lock
+        holder.communicate()
+    again = journeygen(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "resuming: 2 of 2 trees saved" in again.stderr

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +18,20 @@ from pydantic import Field, ValidationError
 from journeygen.config import RunConfig
 from journeygen.models import StrictModel, Tree, Usage, is_safe_id
 
-__all__ = ["Manifest", "RunStore", "StoreError", "atomic_open", "check_run_name", "tree_json"]
+__all__ = [
+    "LOCK_FILE",
+    "Manifest",
+    "RunInUse",
+    "RunLock",
+    "RunStore",
+    "StoreError",
+    "atomic_open",
+    "check_run_name",
+    "tree_json",
+]
 
 MANIFEST = "manifest.json"
+LOCK_FILE = ".lock"
 
 
 class StoreError(RuntimeError):
@@ -150,3 +164,50 @@ class RunStore:
             tree = self.load_tree(problem_id)
             if tree is not None:
                 yield tree
+
+
+class RunInUse(StoreError):
+    """Another process writes this run now; it says who, so the user can find it."""
+
+
+class RunLock:
+    """One writer per run: an exclusive `flock` on `trees/RUN/.lock`, which the OS releases
+    when the holder exits or dies (no stale pid to guess about). The file says who holds it.
+    Readers (show, stats, view, graph) take no lock: trees are written atomically."""
+
+    def __init__(self, store: RunStore, command: str) -> None:
+        self.path = store.dir / LOCK_FILE
+        self.run = store.run
+        self.command = command
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace")
+            os.close(fd)
+            raise RunInUse(f"run {self.run!r} is in use by {_who(holder)}") from None
+        started = time.strftime("%H:%M:%S", time.localtime())
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "command": self.command, "started": started}
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
+
+
+def _who(holder: str) -> str:
+    """`pid 12345 (generate, started 14:03:10)` from the lock file's words."""
+    try:
+        info = json.loads(holder)
+        return f"pid {info['pid']} ({info['command']}, started {info['started']})"
+    except (ValueError, KeyError, TypeError):
+        return "another process"

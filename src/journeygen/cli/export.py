@@ -28,7 +28,7 @@ from journeygen.export import (
     export_trees,
 )
 from journeygen.prompts import load_prompts
-from journeygen.store import RunStore, StoreError
+from journeygen.store import RunLock, RunStore, StoreError
 
 if TYPE_CHECKING:
     from journeygen.problems.decontaminate import TreeFilter
@@ -145,30 +145,31 @@ def export_command(
     try:
         store = RunStore(trees_dir, run)
         manifest = store.read_manifest()  # no such run: stop before any folder is made
-        clean: TreeFilter | None = None
-        if benchmarks:  # the benchmark index loads only for --decontaminate (~40 ms to import)
-            from journeygen.problems import decontaminate
+        with RunLock(store, "export"):  # one writer per run
+            clean: TreeFilter | None = None
+            if benchmarks:  # the benchmark index loads only for --decontaminate (~40 ms to import)
+                from journeygen.problems import decontaminate
 
-            index = decontaminate.ContaminationIndex.from_files(benchmarks)
-            clean = decontaminate.TreeFilter(index)
-            listed = out_dir / run / decontaminate.DECONTAMINATED_FILE
-        prompts = load_prompts(prompts_dir)
-        settings = sample_settings(store, prompts, journey, reflect, path_source)
-        counts = {
-            each: export_trees(
-                clean(store.trees()) if clean is not None else store.trees(),
-                path,
-                kind=each,
-                fmt=fmt,
-                options=options,
-                prompts=prompts,
-                run=store.run,
-                settings=settings,
-            )
-            for each, path in targets.items()
-        }
-        if clean is not None:
-            clean.report(manifest.source, listed)
+                index = decontaminate.ContaminationIndex.from_files(benchmarks)
+                clean = decontaminate.TreeFilter(index)
+                listed = out_dir / run / decontaminate.DECONTAMINATED_FILE
+            prompts = load_prompts(prompts_dir)
+            settings = sample_settings(store, prompts, journey, reflect, path_source)
+            counts = {
+                each: export_trees(
+                    clean(store.trees()) if clean is not None else store.trees(),
+                    path,
+                    kind=each,
+                    fmt=fmt,
+                    options=options,
+                    prompts=prompts,
+                    run=store.run,
+                    settings=settings,
+                )
+                for each, path in targets.items()
+            }
+            if clean is not None:
+                clean.report(manifest.source, listed)
     except (StoreError, ExportError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for each, path in targets.items():

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from journeygen.cli.common import stderr, stdout, trees_dir_option
-from journeygen.problems.prm800k import import_config, read_prm800k
 from journeygen.models import Tree
-from journeygen.store import Manifest, RunStore, StoreError
+from journeygen.problems.prm800k import import_config, read_prm800k
+from journeygen.store import Manifest, RunLock, RunStore, StoreError
 
 __all__ = ["import_group"]
 
@@ -31,29 +31,30 @@ def prm800k_command(file: Path, run_name: str | None, trees_dir: Path) -> None:
     config, config_hash = import_config(str(file))
     try:
         store = RunStore(trees_dir, run)
-        ids: list[str] = []
-        steps = wrong = rejects = 0
-        for item in read_prm800k(file):  # one tree in memory at a time
-            if isinstance(item, Tree):
-                store.save_tree(item)
-                ids.append(item.problem.id)
-                steps += sum(1 for node in item.nodes if node.source == "import")
-                wrong += sum(1 for node in item.nodes if node.label == "incorrect")
-            else:
-                rejects += 1
-                stderr.print(f"rejected  {item}", markup=False)
-        if not ids:
-            raise click.ClickException(f"{file}: no row could be imported")
-        store.write_manifest(
-            Manifest(
-                run=run,
-                config=config,
-                config_hash=config_hash,
-                source=str(file),
-                problems=ids,
-                counts={"trees": len(ids), "complete": len(ids), "rejects": rejects},
+        with RunLock(store, "import"):  # one writer per run
+            ids: list[str] = []
+            steps = wrong = rejects = 0
+            for item in read_prm800k(file):  # one tree in memory at a time
+                if isinstance(item, Tree):
+                    store.save_tree(item)
+                    ids.append(item.problem.id)
+                    steps += sum(1 for node in item.nodes if node.source == "import")
+                    wrong += sum(1 for node in item.nodes if node.label == "incorrect")
+                else:
+                    rejects += 1
+                    stderr.print(f"rejected  {item}", markup=False)
+            if not ids:
+                raise click.ClickException(f"{file}: no row could be imported")
+            store.write_manifest(
+                Manifest(
+                    run=run,
+                    config=config,
+                    config_hash=config_hash,
+                    source=str(file),
+                    problems=ids,
+                    counts={"trees": len(ids), "complete": len(ids), "rejects": rejects},
+                )
             )
-        )
     except (OSError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
     stdout.print(

@@ -31,7 +31,7 @@ from journeygen.problems.decontaminate import (
 )
 from journeygen.prompts import PromptSet
 from journeygen.runtime import PriceTable, RuntimeOptions, Stack, build_stack
-from journeygen.store import Manifest, RunStore
+from journeygen.store import LOCK_FILE, Manifest, RunLock, RunStore
 
 __all__ = ["Resume", "RunSettingsChanged", "RunSummary", "generate"]
 
@@ -48,6 +48,17 @@ class Resume:
 
     trees: int
     answers: int
+
+
+def clear_run(store: RunStore) -> None:
+    """`--fresh`: delete the run's trees, cache and logs, but not the lock this run holds."""
+    for child in store.dir.iterdir():
+        if child.name == LOCK_FILE:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def check_same_settings(store: RunStore, config: RunConfig) -> None:
@@ -99,87 +110,88 @@ async def generate(
     started = time.monotonic()
     runtime = runtime or RuntimeOptions()
     store = RunStore(trees_dir, run)
-    if fresh and store.dir.exists():
-        shutil.rmtree(store.dir)
-    elif store.exists():
-        check_same_settings(store, config)
-    run_out = out_dir / run
+    with RunLock(store, "generate"):  # one writer per run: a second one stops here
+        if fresh and store.dir.exists():
+            clear_run(store)
+        elif store.exists():
+            check_same_settings(store, config)
+        run_out = out_dir / run
 
-    ids: list[str] = []
-    rejects: list[Reject] = []
-    copies: list[Contamination] = []
-    for line, item in iter_numbered(problems_path):  # first pass: ids only
-        if limit is not None and len(ids) >= limit:  # the first N good problems, copies aside
-            break
-        if isinstance(item, Reject):
-            rejects.append(item)
-        elif decontaminate is not None and (found := decontaminate.match(item.question)):
-            copies.append(Contamination(item, str(problems_path), line, found, "generate"))
-        else:
-            ids.append(item.id)
-    write_rejects(rejects, run_out / "rejects.jsonl")
-    write_report(copies, run_out / DECONTAMINATED_FILE)
-    for reject in rejects:
-        if on_reject is not None:
-            on_reject(str(reject))
+        ids: list[str] = []
+        rejects: list[Reject] = []
+        copies: list[Contamination] = []
+        for line, item in iter_numbered(problems_path):  # first pass: ids only
+            if limit is not None and len(ids) >= limit:  # the first N good problems, copies aside
+                break
+            if isinstance(item, Reject):
+                rejects.append(item)
+            elif decontaminate is not None and (found := decontaminate.match(item.question)):
+                copies.append(Contamination(item, str(problems_path), line, found, "generate"))
+            else:
+                ids.append(item.id)
+        write_rejects(rejects, run_out / "rejects.jsonl")
+        write_report(copies, run_out / DECONTAMINATED_FILE)
+        for reject in rejects:
+            if on_reject is not None:
+                on_reject(str(reject))
 
-    manifest = Manifest(
-        run=run,
-        config=config,
-        config_hash=config.tree_hash(),
-        source=str(problems_path),
-        problems=ids,
-        decontaminate=decontaminate.files if decontaminate is not None else [],
-    )
-    store.write_manifest(manifest)
-    summary = RunSummary(
-        problems=len(ids), rejects=len(rejects), decontaminated=len(copies), out_dir=run_out
-    )
-    stack = build_stack(
-        backend,
-        store.dir,
-        runtime,
-        backend_name=config.backend.name,
-        model=_model_name(backend, config.backend.model),
-        prices=prices,
-    )
-    named = config.critic_backend()
-    if critic is not None and named is not None:  # the dialogue's critic is another model
-        stack.critic = build_stack(
-            critic,
+        manifest = Manifest(
+            run=run,
+            config=config,
+            config_hash=config.tree_hash(),
+            source=str(problems_path),
+            problems=ids,
+            decontaminate=decontaminate.files if decontaminate is not None else [],
+        )
+        store.write_manifest(manifest)
+        summary = RunSummary(
+            problems=len(ids), rejects=len(rejects), decontaminated=len(copies), out_dir=run_out
+        )
+        stack = build_stack(
+            backend,
             store.dir,
             runtime,
-            backend_name=named.name,
-            model=_model_name(critic, named.model),
+            backend_name=config.backend.name,
+            model=_model_name(backend, config.backend.model),
             prices=prices,
-            beside=stack,
         )
-    texts = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))  # filled tree by tree
-    if on_start is not None:
-        saved = sum(1 for problem_id in ids if store.tree_path(problem_id).is_file())
-        on_start(len(ids), stack, Resume(saved, stack.backend.stored()) if saved else None)
-    try:
-        with SignalStop(stack, summary):
-            await build_trees(
-                problems_path,
-                store,
-                manifest,
-                config,
-                prompts,
-                stack,
-                summary,
+        named = config.critic_backend()
+        if critic is not None and named is not None:  # the dialogue's critic is another model
+            stack.critic = build_stack(
+                critic,
+                store.dir,
                 runtime,
-                on_tree,
-                texts,
+                backend_name=named.name,
+                model=_model_name(critic, named.model),
+                prices=prices,
+                beside=stack,
             )
-    finally:
-        record_figures(summary, manifest, stack, started)
-        store.write_manifest(manifest)
-        stack.close()
+        texts = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))  # filled tree by tree
+        if on_start is not None:
+            saved = sum(1 for problem_id in ids if store.tree_path(problem_id).is_file())
+            on_start(len(ids), stack, Resume(saved, stack.backend.stored()) if saved else None)
+        try:
+            with SignalStop(stack, summary):
+                await build_trees(
+                    problems_path,
+                    store,
+                    manifest,
+                    config,
+                    prompts,
+                    stack,
+                    summary,
+                    runtime,
+                    on_tree,
+                    texts,
+                )
+        finally:
+            record_figures(summary, manifest, stack, started)
+            store.write_manifest(manifest)
+            stack.close()
 
-    if not summary.interrupted:
-        summary.exported = export_after_run(
-            store, prompts, run_out, settings=texts, system=config.journey.system_prompt
-        )
-    summary.wall_s = time.monotonic() - started
-    return summary
+        if not summary.interrupted:
+            summary.exported = export_after_run(
+                store, prompts, run_out, settings=texts, system=config.journey.system_prompt
+            )
+        summary.wall_s = time.monotonic() - started
+        return summary
