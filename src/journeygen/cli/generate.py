@@ -36,11 +36,13 @@ def _print_summary(summary: RunSummary, *, decontaminating: bool) -> None:
     if summary.pending:
         statuses += f", not started {summary.pending}"
     copies = f"decontaminated {summary.decontaminated} · " if decontaminating else ""
+    written = list(summary.exported) or ["journey", "shortcut"]
+    episodes = f"episodes {summary.exported['episode']} · " if "episode" in written else ""
     stdout.print(
         f"problems {summary.problems} · trees {summary.trees} "
         f"(reused {summary.reused}; {statuses}) · "
         f"journeys {summary.exported.get('journey', 0)} · "
-        f"shortcuts {summary.exported.get('shortcut', 0)} · rejects {summary.rejects} · "
+        f"shortcuts {summary.exported.get('shortcut', 0)} · {episodes}rejects {summary.rejects} · "
         f"{copies}tokens {summary.usage.total_tokens} in {summary.usage.calls} calls · "
         f"cost ${summary.cost:.4f} · cached calls {summary.cached} · "
         f"failures {summary.failures} · wall {summary.wall_s:.1f} s",
@@ -53,7 +55,9 @@ def _print_summary(summary: RunSummary, *, decontaminating: bool) -> None:
             markup=False,
         )
     if not summary.interrupted:  # an interrupted run writes no export
-        stdout.print(f"wrote {summary.out_dir}/journey.jsonl and shortcut.jsonl", markup=False)
+        *first, last = [f"{kind}.jsonl" for kind in written]
+        files = f"{', '.join(first)} and {last}" if first else last
+        stdout.print(f"wrote {summary.out_dir}/{files}", markup=False)
 
 
 def _critic(config: RunConfig, settings: RunSettings) -> Backend | None:
@@ -150,7 +154,8 @@ def generate_command(
     journey: dict[str, Any],
 ) -> None:
     """Build a tree per problem in PROBLEMS (jsonl: generic, GSM8K or MATH rows) and write
-    OUT_DIR/RUN/journey.jsonl and shortcut.jsonl. Rerunning a run reuses finished trees."""
+    OUT_DIR/RUN/journey.jsonl and shortcut.jsonl (and episode.jsonl for the critique and dialogue
+    strategies). Rerunning a run reuses finished trees."""
     run = run_name or problems.stem
     config = resolved_config(  # the recipe, with the flags typed laid over it
         recipe,

@@ -42,6 +42,7 @@ def run_stats(
         journeys=list(samples(trees, "journey", prompts, run=store.run, settings=settings)),
         shortcuts=list(samples(trees, "shortcut", prompts, run=store.run, settings=settings)),
         rejects=_count_lines(out_dir / store.run / "rejects.jsonl"),
+        episodes=list(samples(trees, "episode", prompts, run=store.run, settings=settings)),
     )
 
 
@@ -59,6 +60,7 @@ def _tables(stats: RunStats) -> list[Table]:
         ("trees", f"{stats.trees} ({status})"),
         ("journeys", f"{stats.journeys} from {stats.trees_with_journey} trees"),
         ("shortcuts", str(stats.shortcuts)),
+        *([("episodes", str(stats.episodes))] if stats.episodes else []),
         ("rejects", str(stats.rejects)),
         ("linearize", ", ".join(f"{k} {v}" for k, v in stats.linearize_modes.items()) or "-"),
         (
@@ -80,8 +82,14 @@ def _tables(stats: RunStats) -> list[Table]:
     sources = Table(title="reflection sources")
     sources.add_column("source")
     sources.add_column("reflections", justify="right")
-    for source, count in stats.reflection_sources.items():
-        sources.add_row(source, str(count))
+    own = stats.episode_reflection_sources
+    if stats.episodes:  # critique, dialogue: the model's own words (self, critic) and others
+        sources.add_column("in episodes", justify="right")
+    for source in dict.fromkeys([*stats.reflection_sources, *own]):
+        row = [source, str(stats.reflection_sources.get(source, 0))]
+        if stats.episodes:
+            row.append(str(own.get(source, 0)))
+        sources.add_row(*row)
 
     lengths = Table(title="long-thought length", caption=f"tokens: {stats.tokenizer}")
     for column in ("kind", "unit", "n", "mean", "min", "median", "p90", "max"):

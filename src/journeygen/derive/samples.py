@@ -6,13 +6,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from journeygen.config import JourneyConfig
+from journeygen.config import JourneyConfig, RunConfig
+from journeygen.derive.episode import extract_episode
 from journeygen.derive.journey import extract_journeys, extract_shortcut
 from journeygen.derive.linearize import linearize
 from journeygen.derive.reflect import reflect
 from journeygen.derive.rewrite import rewrite
 from journeygen.derive.texts import TextCache, TextRequest, ask_texts
 from journeygen.models import Journey, Sample, Tree
+from journeygen.search import EPISODE_STRATEGIES
 
 if TYPE_CHECKING:  # types only: `show` and `stats` load no prompt files or backend types
     from journeygen.backends.base import Backend
@@ -25,14 +27,15 @@ __all__ = [
     "SampleKind",
     "SampleSettings",
     "journey_settings",
+    "kinds_of",
     "needed_texts",
     "prepare_texts",
     "samples",
     "write_texts",
 ]
 
-SampleKind = Literal["journey", "shortcut"]
-KINDS: tuple[SampleKind, ...] = ("journey", "shortcut")
+SampleKind = Literal["journey", "shortcut", "episode"]
+KINDS: tuple[SampleKind, ...] = ("journey", "shortcut", "episode")
 PathSourceFilter = Literal["any", "policy", "reference"]
 PATH_SOURCES: tuple[PathSourceFilter, ...] = ("any", "policy", "reference")
 ROUNDS = 3  # LLM reflections, then rewrites of drafts that use them, then nothing left
@@ -59,6 +62,12 @@ def journey_settings(tree: Tree, overrides: Mapping[str, Any]) -> tuple[JourneyC
     return journey, tree.config.seed if journey.seed is None else journey.seed
 
 
+def kinds_of(config: RunConfig) -> tuple[SampleKind, ...]:
+    """The kinds a run writes: journeys and shortcuts, and episodes when its strategy keeps
+    its moves in order (critique, dialogue)."""
+    return KINDS if config.search.strategy in EPISODE_STRATEGIES else KINDS[:2]
+
+
 def _tree_samples(
     tree: Tree, kind: SampleKind, prompts: PromptSet, run: str, settings: SampleSettings
 ) -> Iterator[Sample]:
@@ -68,7 +77,11 @@ def _tree_samples(
         if shortcut is not None and settings.keeps(shortcut):
             yield linearize(shortcut, tree, prompts, run=run, seed=seed)
         return
-    for index, path in enumerate(extract_journeys(tree, config, seed=seed)):
+    if kind == "journey":
+        paths = extract_journeys(tree, config, seed=seed)
+    else:  # the episode: what the search did, in order
+        paths = [episode] if (episode := extract_episode(tree)) is not None else []
+    for index, path in enumerate(paths):
         if not settings.keeps(path):
             continue
         reflected = reflect(
@@ -112,14 +125,16 @@ def samples(
 def needed_texts(
     tree: Tree, prompts: PromptSet, settings: SampleSettings, *, run: str
 ) -> list[TextRequest]:
-    """The LLM texts (reflections, rewrites) the journeys of `tree` lack now. Pure: it builds
-    the samples with what the cache holds and lists what they missed; asks nothing."""
+    """The LLM texts (reflections, rewrites) the journeys and episodes of `tree` lack now.
+    Pure: it builds the samples with what the cache holds and lists what they missed; asks
+    nothing."""
     texts = settings.texts
     if texts is None:
         return []
     texts.missing.clear()
-    for _sample in _tree_samples(tree, "journey", prompts, run, settings):
-        pass
+    for kind in ("journey", "episode"):
+        for _sample in _tree_samples(tree, kind, prompts, run, settings):
+            pass
     needed = list(texts.missing.values())
     texts.missing.clear()
     return needed

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from journeygen.derive.samples import KINDS, SampleKind, SampleSettings, samples
+from journeygen.derive.samples import SampleKind, SampleSettings, kinds_of, samples
 from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.export import write_samples
 from journeygen.prompts import PromptSet
@@ -38,5 +38,6 @@ def export_after_run(
 ) -> dict[str, int]:
     """Every kind of sample to `out/KIND.jsonl` (the texts were asked with each tree); return
     row counts."""
-    targets = {kind: out / f"{kind}.jsonl" for kind in KINDS}
+    kinds = kinds_of(store.read_manifest().config)
+    targets = {kind: out / f"{kind}.jsonl" for kind in kinds}
     return export_run(store, prompts, targets, system=system, settings=settings)

@@ -25,8 +25,8 @@ __all__ = [
 
 Format = Literal["openai", "trl", "sharegpt", "alpaca", "llamafactory"]
 FORMATS: tuple[Format, ...] = ("openai", "trl", "sharegpt", "alpaca", "llamafactory")
-ExportKind = Literal["journey", "shortcut", "dpo", "prm"]
-EXPORT_KINDS: tuple[ExportKind, ...] = ("journey", "shortcut", "dpo", "prm")
+ExportKind = Literal["journey", "shortcut", "episode", "dpo", "prm"]
+EXPORT_KINDS: tuple[ExportKind, ...] = ("journey", "shortcut", "episode", "dpo", "prm")
 Item = Sample | StepPair | LabelledPath
 Row = dict[str, Any]
 
@@ -47,9 +47,11 @@ class Options:
 def check_options(fmt: Format, kind: ExportKind, options: Options) -> None:
     """Refuse combinations a format has no place for, before any file is touched."""
     if kind in ("dpo", "prm") and options.think is not None:
-        raise ExportError(f"--think applies to journey and shortcut rows, not {kind}")
-    if options.prompt_completion and (fmt != "trl" or kind not in ("journey", "shortcut")):
-        raise ExportError("--prompt-completion applies to --format trl with journey or shortcut")
+        raise ExportError(f"--think applies to journey, shortcut and episode rows, not {kind}")
+    if options.prompt_completion and (fmt != "trl" or kind in ("dpo", "prm")):
+        raise ExportError(
+            "--prompt-completion applies to --format trl with journey, shortcut or episode"
+        )
     if kind == "prm" and fmt != "trl":
         raise ExportError(
             f"{fmt} has no per-step label format; export prm with --format trl "

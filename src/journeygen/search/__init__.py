@@ -8,7 +8,7 @@ import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["STRATEGIES", "STRATEGY_NAMES", "strategy"]
+__all__ = ["EPISODE_STRATEGIES", "STRATEGIES", "STRATEGY_NAMES", "strategy"]
 
 STRATEGIES: dict[str, str] = {
     "beam": "journeygen.search.beam:beam",
@@ -19,6 +19,9 @@ STRATEGIES: dict[str, str] = {
     "dialogue": "journeygen.search.dialogue:dialogue",
 }
 STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
+# Strategies whose trees keep their moves in order (`Tree.events`): their runs also write
+# the `episode` journeys those moves replay as.
+EPISODE_STRATEGIES: tuple[str, ...] = ("critique", "dialogue")
 
 
 def strategy(name: str) -> Callable[[Any], Awaitable[None]]:

@@ -95,6 +95,9 @@ class RunStats(StrictModel):
     trees_with_journey: int
     detours_per_journey: Distribution
     reflection_sources: dict[str, int]
+    # critique, dialogue: the searches' own walks, and whose words their reflections are
+    episodes: int = 0
+    episode_reflection_sources: dict[str, int] = Field(default_factory=dict)
     lengths: dict[str, LengthStats]
     tokenizer: str = TOKENIZER
     linearize_modes: dict[str, int]
@@ -143,11 +146,16 @@ def compute_stats(
     journeys: Sequence[Sample],
     shortcuts: Sequence[Sample],
     rejects: int,
+    episodes: Sequence[Sample] = (),
 ) -> RunStats:
     """The statistics of a run from its trees and the samples built from them."""
-    sources: Counter[str] = Counter(
-        seg.source for s in journeys for seg in s.segments if seg.source is not None
+    sources, episode_sources = (
+        Counter(seg.source for s in kind for seg in s.segments if seg.source is not None)
+        for kind in (journeys, episodes)
     )
+    lengths = {"journey": _lengths(journeys), "shortcut": _lengths(shortcuts)}
+    if episodes:
+        lengths["episode"] = _lengths(episodes)
     modes: Counter[str] = Counter(s.provenance.linearize_mode for s in journeys)
     detours = [sum(1 for seg in s.segments if seg.kind == "backtrack") for s in journeys]
     return RunStats(
@@ -160,7 +168,9 @@ def compute_stats(
         trees_with_journey=len({s.provenance.problem_id for s in journeys}),
         detours_per_journey=Distribution.of(detours),
         reflection_sources=dict(sources.most_common()),
-        lengths={"journey": _lengths(journeys), "shortcut": _lengths(shortcuts)},
+        episodes=len(episodes),
+        episode_reflection_sources=dict(episode_sources.most_common()),
+        lengths=lengths,
         linearize_modes=dict(sorted(modes.items())),
         fidelity=_fidelity(journeys),
         rejects=rejects,
