@@ -44,11 +44,12 @@ class _SpendColumn(ProgressColumn):
         self.stack = stack
 
     def render(self, task: Task) -> Text:
-        meter = self.stack.meter
+        stack = self.stack  # every model of the run (the dialogue's critic too)
+        usage, layers = stack.usage, stack.layers
         return Text(
-            f"calls {meter.usage.calls} · tokens {meter.usage.total_tokens} · "
-            f"${meter.session_cost:.4f} · cached {self.stack.backend.hits} · "
-            f"in flight {self.stack.limits.in_flight}"
+            f"calls {usage.calls} · tokens {usage.total_tokens} · "
+            f"${stack.session_cost:.4f} · cached {sum(s.backend.hits for s in layers)} · "
+            f"in flight {sum(s.limits.in_flight for s in layers)}"
         )
 
 
