@@ -3,7 +3,9 @@ ProcessBench's (with ProcessBench's first-error metric)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -116,9 +118,15 @@ def test_command_scores_the_llm_judge_on_a_scripted_backend(tmp_path: Path) -> N
     )
     assert done.exit_code == 0, done.output
     # flags all 51 steps: precision 20/51, recall 1
-    assert done.output.splitlines()[2].split() == [
+    assert done.stdout.splitlines()[2].split() == [
         "llm", "51", "20", "51", "20", "0.39", "1.00", "0.56", "51"
     ]  # fmt: skip
+    # not a terminal: one progress line per tenth of the steps, on stderr, key-value pairs
+    lines = done.stderr.splitlines()
+    assert len(lines) == 10 and all(line.startswith("progress  steps ") for line in lines)
+    last = dict(pair.split(" ", 1) for pair in lines[-1].split("  ")[1:])
+    assert last["steps"] == "51/51" and last["requests"] == "51" and last["in-flight"] == "0"
+    assert int(last["tokens"]) > 0 and last["cost"] == "$0.0000" and last["eta"] == "0:00:00"
 
 
 def test_command_refuses_rollout_and_unknown_judges() -> None:
@@ -224,6 +232,38 @@ async def test_unrated_steps_are_judged_only_until_the_judge_flags_one() -> None
     score = await evaluate(silent, steps)
     assert len(silent.asked) == 33
     assert (score.steps, score.skipped, score.located, score.passed) == (24, 9, 0, 4)
+
+
+class _Slow:
+    """The arithmetic judge, answering after a delay that differs from step to step, so the
+    answers of solutions judged at once arrive out of file order."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.inner = ArithmeticJudge()
+        self.order: list[str] = []
+
+    async def judge(self, problem: Problem, path: Sequence[Node], node: Node) -> list[Verdict]:
+        await asyncio.sleep(zlib.crc32(f"{problem.id}:{node.id}".encode()) % 7 / 1000)
+        self.order.append(f"{problem.id}:{node.id}")
+        return await self.inner.judge(problem, path, node)
+
+
+async def test_solutions_judged_at_once_give_the_same_score() -> None:
+    """Several workers judge whole solutions at once, each solution's steps in order: the
+    score is the one of a single worker, and every step still gets one progress tick."""
+    steps, _ = read_labelled(PROCESSBENCH)
+    alone = await evaluate(_Slow(), steps)
+    judge, ticks = _Slow(), list[int]()
+    together = await evaluate(judge, steps, workers=8, on_step=lambda: ticks.append(1))
+    assert together == alone and len(ticks) == len(steps) == 33
+    assert judge.order != sorted(
+        judge.order, key=[f"{s.problem.id}:{s.node.id}" for s in steps].index
+    )
+    for problem in {step.problem.id for step in steps}:  # in order within a solution
+        mine = [key for key in judge.order if key.startswith(problem + ":")]
+        assert mine == sorted(mine, key=len)
 
 
 def test_bad_processbench_rows_are_named(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -13,11 +14,13 @@ from journeygen.backends.base import Backend, BackendError
 from journeygen.backends.build import make_backend
 from journeygen.cli.common import stderr, stdout
 from journeygen.cli.judge_options import judge_names
+from journeygen.cli.progress import RequestProgress
 from journeygen.config import JudgeConfig, RunConfig
 from journeygen.judges import JUDGE_NAMES, JUDGES
-from journeygen.judges.base import make_judges
+from journeygen.judges.base import Judge, make_judges
 from journeygen.judges.calibration import JudgeScore, evaluate, read_labelled
 from journeygen.prompts import load_prompts
+from journeygen.runtime import RuntimeOptions, Stack, build_stack, default_concurrency
 from journeygen.runtime.loop import run_batch
 
 __all__ = ["eval_judge_command", "first_error_table", "score_table"]
@@ -115,6 +118,12 @@ def _judge_names(ctx: click.Context, param: click.Parameter, values: tuple[str, 
 @click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
+    "--concurrency",
+    type=click.IntRange(1, 4096),
+    help="LLM judge requests in flight (solutions judged at once; the score is the same at "
+    "any number)  [default: 16; 1 for local and fake]",
+)
+@click.option(
     "--prompts",
     "prompts_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -127,6 +136,7 @@ def eval_judge_command(
     model: str | None,
     base_url: str | None,
     seed: int,
+    concurrency: int | None,
     prompts_dir: Path | None,
 ) -> None:
     """Score judges on LABELLED (jsonl: question, steps, one label per step; or PRM800K or
@@ -141,19 +151,47 @@ def eval_judge_command(
     if not steps:
         raise click.ClickException(f"{labelled}: no labelled steps to score")
     config = RunConfig(seed=seed, judges=JudgeConfig.model_validate({"use": names}))
+    workers = concurrency or default_concurrency(backend)
+    # the LLM judge's requests go through a runtime stack (limits, meter, retries, progress);
+    # its cache and failure log last this command only
+    folder = tempfile.TemporaryDirectory(prefix="journeygen-eval-judge-")
+    llm: Backend | None = None
+    stack: Stack | None = None
     try:
         prompts = load_prompts(prompts_dir)
-        llm: Backend | None = None
         if "llm" in names:
             llm = make_backend(backend, model=model, base_url=base_url, seed=seed)
-        judges = make_judges(config, llm, prompts.judge)
+            named = getattr(llm, "model", None)
+            stack = build_stack(
+                llm,
+                Path(folder.name),
+                RuntimeOptions(concurrency=workers),
+                backend_name=backend,
+                model=named if isinstance(named, str) else model,
+            )
+        judges = make_judges(config, stack.backend if stack else None, prompts.judge)
     except (BackendError, ValueError, OSError) as exc:
+        folder.cleanup()
         raise click.ClickException(str(exc)) from exc
+    progress = RequestProgress(stderr, "steps")
+
+    async def score(judge: Judge) -> JudgeScore:
+        if stack is None or judge.name != "llm":  # the other judges call no model
+            return await evaluate(judge, steps)
+        progress.start(len(steps), stack, prior=1.0)  # one request a step, none if skipped
+        try:
+            return await evaluate(
+                judge, steps, workers=workers, on_step=lambda: progress.advance(None)
+            )
+        finally:
+            progress.close()
 
     async def score_all() -> list[JudgeScore]:
         try:
-            return [await evaluate(judge, steps) for judge in judges]
+            return [await score(judge) for judge in judges]
         finally:
+            if stack is not None:
+                stack.close()
             if llm is not None:
                 await llm.aclose()
 
@@ -161,6 +199,8 @@ def eval_judge_command(
         scores = run_batch(score_all())
     except BackendError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        folder.cleanup()
     stdout.print(score_table(scores), soft_wrap=False)
     skipped = scores[0].skipped if scores else 0
     stdout.print(

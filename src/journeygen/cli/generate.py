@@ -14,6 +14,7 @@ from journeygen.backends.batch import BATCH_JOURNAL
 from journeygen.backends.build import make_backend, make_batch_backend
 from journeygen.backends.local import LocalBackend
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
+from journeygen.cli.eta import planned_requests
 from journeygen.cli.journey_options import journey_options
 from journeygen.cli.judge_options import judges_option
 from journeygen.cli.progress import RunProgress
@@ -207,7 +208,7 @@ def generate_command(
     except (StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
-    progress = RunProgress(stderr)
+    progress = RunProgress(stderr, planned_requests(config))  # an ETA before a tree is done
 
     async def generate_then_close() -> RunSummary:
         try:

@@ -153,10 +153,13 @@ def sample_settings(
         # Only here: a backend, its SDK and the event loop are for writing texts, which an
         # offline export or `stats` never does.
         from journeygen.backends.build import make_backend
+        from journeygen.cli.common import stderr
+        from journeygen.cli.progress import RequestProgress
         from journeygen.runtime import RuntimeOptions, build_stack
         from journeygen.runtime.loop import run_batch
 
-        seed = journey["seed"] if journey["seed"] is not None else store.read_manifest().config.seed
+        manifest = store.read_manifest()
+        seed = journey["seed"] if journey["seed"] is not None else manifest.config.seed
         backend = make_backend(
             reflect["backend"], model=reflect["model"], base_url=reflect["base_url"], seed=seed
         )
@@ -170,12 +173,21 @@ def sample_settings(
             model=model if isinstance(model, str) else reflect["model"],
         )
 
+        progress = RequestProgress(stderr, "trees")  # no plan of texts a tree: ETA from the first
+
         async def write() -> int:
+            progress.start(len(manifest.problems), stack)
             try:
                 return await prepare_texts(
-                    store.trees(), prompts, settings, stack.backend, run=store.run
+                    store.trees(),
+                    prompts,
+                    settings,
+                    stack.backend,
+                    run=store.run,
+                    on_tree=lambda tree: progress.advance(tree.problem.id),
                 )
             finally:
+                progress.close()
                 stack.close()
                 await backend.aclose()
 

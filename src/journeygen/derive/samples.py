@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -166,10 +166,14 @@ async def prepare_texts(
     *,
     run: str,
     workers: int = 16,
+    on_tree: Callable[[Tree], None] | None = None,
 ) -> int:
     """`write_texts` for every tree, `workers` trees at a time (the backend's stack bounds the
-    requests in flight); return how many texts were asked."""
+    requests in flight); return how many texts were asked. Each tree's requests run under its
+    problem id (`CURRENT_PROBLEM`: failures and progress name it); `on_tree` follows each."""
     import asyncio  # loaded by the running loop anyway; at module level it cost `show` 30 ms
+
+    from journeygen.runtime.failures import CURRENT_PROBLEM  # a context variable, no stack
 
     remaining = iter(trees)
     asked = 0
@@ -177,7 +181,10 @@ async def prepare_texts(
     async def worker() -> None:
         nonlocal asked
         for tree in remaining:  # shared: each tree goes to one worker
+            CURRENT_PROBLEM.set(tree.problem.id)
             asked += await write_texts(tree, prompts, settings, backend, run=run)
+            if on_tree is not None:
+                on_tree(tree)
 
     await asyncio.gather(*(worker() for _ in range(workers)))
     return asked

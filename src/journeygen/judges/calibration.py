@@ -10,7 +10,7 @@ rated completion counts, judged after the chosen steps before it) or a ProcessBe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,30 +241,66 @@ class JudgeScore:
             self.located += first_flagged == first_error
 
 
-async def evaluate(judge: Judge, steps: Sequence[LabelledStep]) -> JudgeScore:
+def _by_solution(steps: Sequence[LabelledStep]) -> list[list[LabelledStep]]:
+    """The steps in runs that share a solution (its steps are judged in order); a step of
+    no solution (PRM800K) is a run of its own."""
+    runs: list[list[LabelledStep]] = []
+    for step in steps:
+        if runs and step.solution is not None and runs[-1][-1].solution == step.solution:
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    return runs
+
+
+async def evaluate(
+    judge: Judge,
+    steps: Sequence[LabelledStep],
+    *,
+    workers: int = 1,
+    on_step: Callable[[], None] | None = None,
+) -> JudgeScore:
     """Score `judge` (a step is flagged when any verdict is `incorrect`); unrated steps are
-    judged only while they can still be its first flag, so an LLM judge is paid for no more."""
+    judged only while they can still be its first flag, so an LLM judge is paid for no more.
+
+    `workers` solutions are judged at once, the steps of each in order, so the score is the
+    same at any number (1: every step in file order); `on_step` is called after each step.
+    """
+    import asyncio  # loaded by the running loop anyway; at module level it cost start-up
+
     score = JudgeScore(judge.name)
     first_flagged: dict[Solution, int] = {}
-    for step in steps:
+
+    async def judge_step(step: LabelledStep) -> None:
         solution = step.solution
         open_solution = solution is not None and solution not in first_flagged
         if step.gold == "unknown":
             score.skipped += 1
             if not open_solution:
-                continue
+                return
         verdicts = await judge.judge(step.problem, step.path, step.node)
         labels = {verdict.label for verdict in verdicts}
         flagged = "incorrect" in labels
         if flagged and solution is not None and open_solution:
             first_flagged[solution] = len(step.path)
         if step.gold == "unknown":
-            continue
+            return
         score.steps += 1
         score.wrong += step.gold == "incorrect"
         score.flagged += flagged
         score.true_positives += flagged and step.gold == "incorrect"
         score.decided += bool(labels - {"unknown"})
+
+    runs = iter(_by_solution(steps))
+
+    async def worker() -> None:
+        for run in runs:  # shared: each solution goes to one worker
+            for step in run:
+                await judge_step(step)
+                if on_step is not None:
+                    on_step()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
     for solution in dict.fromkeys(step.solution for step in steps if step.solution):
         score.count_solution(solution.first_error, first_flagged.get(solution, -1))
     return score

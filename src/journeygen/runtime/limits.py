@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from journeygen.backends.base import (
     RunStopped,
     SamplingOptions,
 )
+from journeygen.runtime.failures import CURRENT_PROBLEM
 
 __all__ = ["Gate", "LimitedBackend", "TokenBucket", "estimate_tokens"]
 
@@ -113,7 +115,12 @@ class Gate:
 
 
 class LimitedBackend:
-    """At most `concurrency` requests in flight, optionally under `rpm` and `tpm`, behind `gate`."""
+    """At most `concurrency` requests in flight, optionally under `rpm` and `tpm`, behind `gate`.
+
+    `answered` counts the requests that reached the backend and came back (answer or error),
+    and `answered_by` the same per problem (`CURRENT_PROBLEM`): what a progress display
+    estimates the requests still to come from (it pops a problem's count when it is done).
+    """
 
     def __init__(
         self,
@@ -128,6 +135,8 @@ class LimitedBackend:
         self.name = inner.name
         self.gate = gate
         self.in_flight = 0
+        self.answered = 0
+        self.answered_by: Counter[str | None] = Counter()
         self._slots = asyncio.Semaphore(concurrency)
         self._requests = TokenBucket(rpm) if rpm else None
         self._tokens = TokenBucket(tpm) if tpm else None
@@ -149,6 +158,8 @@ class LimitedBackend:
                 completions = await self.gate.run(self.inner.complete(messages, options))
             finally:
                 self.in_flight -= 1
+                self.answered += 1
+                self.answered_by[CURRENT_PROBLEM.get()] += 1
         if self._tokens is not None:
             used = sum(c.usage.total_tokens for c in completions)
             self._tokens.give(taken - used)  # the estimate was high: give back; low: owe
