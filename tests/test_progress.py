@@ -95,11 +95,9 @@ async def test_progress_shows_an_eta_before_any_tree_is_done(tmp_path: Path) -> 
 
 def test_generate_writes_tree_lines_and_progress_lines(tmp_path: Path) -> None:
     problems, script = fake_run_inputs(tmp_path)
-    done = CliRunner().invoke(
-        main,
-        ["generate", str(problems), "--backend", "fake", "--model", str(script), "--depth", "2"]
-        + ["--trees-dir", str(tmp_path / "trees"), "--out-dir", str(tmp_path / "out")],
-    )
+    folders = ["--trees-dir", str(tmp_path / "trees"), "--out-dir", str(tmp_path / "out")]
+    fake = ["--backend", "fake", "--model", str(script), "--depth", "2"]
+    done = CliRunner().invoke(main, ["generate", str(problems), *fake, *folders])
     assert done.exit_code == 0, done.output
     lines = [line for line in done.stderr.splitlines() if not line.startswith("rejected")]
     kinds = [line.split()[0] for line in lines]
@@ -113,18 +111,16 @@ def test_generate_writes_tree_lines_and_progress_lines(tmp_path: Path) -> None:
 def test_export_with_a_reflect_backend_writes_progress_lines(tmp_path: Path) -> None:
     problems, script = fake_run_inputs(tmp_path)
     folders = ["--trees-dir", str(tmp_path / "trees"), "--out-dir", str(tmp_path / "out")]
+    fake = ["--backend", "fake", "--model", str(script), "--depth", "2"]
     built = CliRunner().invoke(
-        main,
-        ["generate", str(problems), "--backend", "fake", "--model", str(script), "--depth", "2"]
-        + ["--reflection-sources", "phrase", *folders],
+        main, ["generate", str(problems), *fake, "--reflection-sources", "phrase", *folders]
     )
     assert built.exit_code == 0, built.output
     texts = tmp_path / "texts.json"
     texts.write_text('{"responses": ["I added 3 and 4, not 3 and 5."], "cycle": true}')
+    reflect = ["--reflect-backend", "fake", "--reflect-model", str(texts)]
     done = CliRunner().invoke(
-        main,
-        ["export", "demo", "--reflection-sources", "llm,phrase", "--reflect-backend", "fake"]
-        + ["--reflect-model", str(texts), *folders],
+        main, ["export", "demo", "--reflection-sources", "llm,phrase", *reflect, *folders]
     )
     assert done.exit_code == 0, done.output
     lines = done.stderr.splitlines()
