@@ -15,10 +15,10 @@ from journeygen.problems import (
     iter_problems,
     load_problems,
     normalize_row,
-    reference_steps,
     safe_id,
     write_rejects,
 )
+from journeygen.problems.solution import reference_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

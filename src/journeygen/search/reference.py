@@ -7,7 +7,7 @@ from typing import Literal
 from journeygen.judges.answers import extract_answer
 from journeygen.judges.labels import solved_leaves
 from journeygen.models import Node, Problem, Verdict
-from journeygen.problems import reference_steps
+from journeygen.problems.solution import reference_steps
 
 __all__ = ["needs_reference", "reference_nodes"]
 
