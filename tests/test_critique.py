@@ -4,20 +4,25 @@ budgets that stop a loop; and the episode journey those moves replay as."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from agent_cases import PROBLEM, act, moves, scripted
+import pytest
+from agent_cases import PROBLEM, act, assert_well_formed, moves, scripted
 
 from journeygen.backends.fake import FakeBackend
-from journeygen.config import RunConfig
+from journeygen.backends.local import LocalBackend
+from journeygen.config import CriticConfig, RunConfig
 from journeygen.derive.episode import extract_episode
 from journeygen.derive.reflect import reflect
 from journeygen.judges.answer import AnswerJudge
 from journeygen.models import Tree
+from journeygen.problems import load_problems
 from journeygen.prompts import load_prompts
 from journeygen.search.tree import search
 
 PROMPTS = load_prompts()
+EXAMPLES = Path(__file__).parent.parent / "examples" / "problems.jsonl"
 START = "Tom starts with 3 apples."
 WRONG_ADD = "He buys 5 more, so 3 + 4 = 7."
 RIGHT_ADD = "He buys 5 more, so 3 + 5 = 8."
@@ -237,3 +242,12 @@ async def test_a_reflection_that_reveals_the_gold_answer_is_replaced() -> None:
     assert [(s.text, s.source) for s in kept.segments if s.kind == "reflection"] == [
         ("I added 4, not 5.", "self")
     ]
+
+
+@pytest.mark.model
+async def test_critique_on_the_embedded_model(local_backend: LocalBackend) -> None:
+    (problem, *_), _ = load_problems(EXAMPLES, limit=1)
+    run_config = config(depth=3, turns=4, step_tokens=32, final_tokens=48, max_tokens=4000)
+    run_config = run_config.model_copy(update={"critic": CriticConfig(tokens=64)})
+    tree = await search(problem, local_backend, [AnswerJudge()], run_config, PROMPTS)
+    assert_well_formed(tree, "policy")

@@ -4,19 +4,24 @@ words; and the critic's settings (another model only for the dialogue strategy).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from agent_cases import PROBLEM, act, moves, scripted
+from agent_cases import PROBLEM, act, assert_well_formed, moves, scripted
 
 from journeygen.backends.fake import FakeBackend
+from journeygen.backends.local import LocalBackend
 from journeygen.config import BackendConfig, RunConfig
 from journeygen.config.recipe import RecipeError, resolve_config
 from journeygen.derive.episode import extract_episode
 from journeygen.judges.answer import AnswerJudge
 from journeygen.models import Tree
+from journeygen.problems import load_problems
 from journeygen.prompts import load_prompts
 from journeygen.search.tree import search
 
 PROMPTS = load_prompts()
+EXAMPLES = Path(__file__).parent.parent / "examples" / "problems.jsonl"
 DIALOGUE = RunConfig.model_validate({"search": {"strategy": "dialogue"}})
 START = "Tom starts with 3 apples."
 
@@ -126,3 +131,14 @@ def test_a_critic_on_the_runs_backend_keeps_its_server_and_model_unless_given() 
     assert other.critic_backend() == BackendConfig(name="anthropic")
     # the critic is part of what shapes a tree
     assert config.tree_hash() != other.tree_hash()
+
+
+@pytest.mark.model
+async def test_dialogue_on_the_embedded_model(local_backend: LocalBackend) -> None:
+    (problem, *_), _ = load_problems(EXAMPLES, limit=1)
+    settings = {"depth": 3, "turns": 4, "step_tokens": 32, "final_tokens": 48, "max_tokens": 4000}
+    run_config = RunConfig.model_validate(
+        {"search": {"strategy": "dialogue", **settings}, "critic": {"tokens": 64}}
+    )
+    tree = await search(problem, local_backend, [AnswerJudge()], run_config, PROMPTS)
+    assert_well_formed(tree, "critic")
