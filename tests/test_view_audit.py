@@ -231,11 +231,11 @@ def text_of(parsed: DomParser, field: str) -> list[str]:
 @needs_chromium
 def test_chromium_shows_the_request_and_raw_answer_as_inert_text(page: Path) -> None:
     source = page.read_text(encoding="utf-8")
-    assert source.lower().count("<script") == 2 and "<img" not in source
+    assert source.lower().count("<script") == 3 and "<img" not in source  # index, chunk, code
     dom, parsed = rendered(page, "#p=apples&n=1")
     assert parsed.find("title")[0].text == ["journeygen · audit"]
     assert parsed.find("img") == [] and not any("data-pwned" in e.attrs for e in parsed.elements)
-    assert [e.tag for e in parsed.elements].count("script") == 2
+    assert [e.tag for e in parsed.elements].count("script") == 3
     audit = parsed.find("details", **{"data-field": "audit"})
     assert len(audit) == 1 and "open" not in audit[0].attrs  # folded
     messages = text_of(parsed, "message")

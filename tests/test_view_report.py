@@ -1,9 +1,11 @@
 """The HTML report, rendered by a real headless Chromium from a run whose problem, steps and
-rejected row carry adversarial text: the tree, labels and journey are drawn, nothing runs."""
+rejected row carry adversarial text: the tree, labels and journey are drawn, nothing runs,
+both in one self-contained file and in a report folder (index.html + data/ chunk scripts)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,6 +53,7 @@ class Report:
     path: Path
     tree: Tree
     profile: Path
+    mode: str = "single"
 
     def render(self, fragment: str) -> tuple[str, DomParser]:
         dom = dump_dom(self.path.as_uri() + fragment, self.profile)
@@ -59,9 +62,14 @@ class Report:
         return dom, parser
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
-    root = tmp_path_factory.mktemp("report")
+@pytest.fixture(scope="module", params=["single", "folder"])
+def report(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Report]:
+    """The adversarial run's report as `journeygen view` writes it by default (one file for
+    one tree) and as a report folder (--folder)."""
+    mode = request.param
+    root = tmp_path_factory.mktemp(f"report-{mode}")
     problems = root / "adv.jsonl"
     good = {"id": "xss", "question": QUESTION, "answer": "8"}
     problems.write_text(json.dumps(good, ensure_ascii=False) + "\n" + REJECT_LINE + "\n")
@@ -71,23 +79,43 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
         "--width", "2", "--depth", "3", cwd=root,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    page = root / "report.html"
-    done = journeygen("view", "adv", "-o", page, cwd=root)
+    done = journeygen("view", "adv", *(["--folder"] if mode == "folder" else []), cwd=root)
     assert done.returncode == 0, done.stderr
+    page = root / "outputs" / "adv" / ("report/index.html" if mode == "folder" else "report.html")
+    assert str(page.relative_to(root)) in done.stdout
     tree = RunStore(root / "trees", "adv").load_tree("xss")
     assert tree is not None
-    yield Report(page, tree, root / "profile")
+    yield Report(page, tree, root / "profile", mode)
+
+
+def island(page: str, element_id: str) -> Any:
+    """The JSON in the page's `<script type="application/json" id=element_id>`."""
+    data = page.split(f'<script type="application/json" id="{element_id}">')[1]
+    return json.loads(data.split("</script>")[0])
 
 
 def test_the_page_holds_no_markup_from_the_data(report: Report) -> None:
     page = report.path.read_text(encoding="utf-8")
-    assert page.lower().count("<script") == 2  # the JSON island and our own script
     assert "<img" not in page and "\u2028" not in page
-    data = page.split('<script type="application/json" id="report-data">')[1]
-    data = data.split("</script>")[0]
-    payload = json.loads(data)
-    assert payload["problems"][0]["problem"]["question"] == QUESTION
-    assert payload["rejects"][0]["line"] == 2
+    index = island(page, "report-index")
+    assert index["mode"] == report.mode and index["rejects"][0]["line"] == 2
+    assert [row["id"] for row in index["rows"]] == ["xss"] and index["rows"][0]["q"] == QUESTION
+    [key] = index["chunks"]
+    if report.mode == "single":  # index, the one chunk and our own script; nothing loads
+        assert page.lower().count("<script") == 3 and not re.search("<script[^>]* src=", page)
+        assert not (report.path.parent / "report").exists()
+        trees = island(page, f"chunk-{key}")
+    else:  # index and our own script; the chunk is a script beside it, ASCII, with no markup
+        assert page.lower().count("<script") == 2
+        assert [p.name for p in (report.path.parent / "data").iterdir()] == [f"chunk-{key}.js"]
+        chunk = (report.path.parent / "data" / f"chunk-{key}.js").read_bytes()
+        assert chunk.isascii() and b"<" not in chunk and b">" not in chunk
+        head, _, rest = chunk.decode().partition(",")
+        assert head == f'journeygenChunk("{key}"' and rest.endswith(");\n")
+        trees = json.loads(rest[: -len(");\n")])
+    assert [t["problem"]["question"] for t in trees] == [QUESTION]
+    texts = [n["text"] for n in trees[0]["nodes"]]
+    assert texts == [n.text for n in report.tree.nodes] and SCRIPT_STEP in texts
 
 
 def test_embed_json_escapes_what_could_end_the_script() -> None:
@@ -111,7 +139,12 @@ def test_chromium_draws_tree_labels_and_journey_and_runs_no_injected_script(
     assert not any("data-pwned" in e.attrs for e in parsed.elements)
     assert parsed.find("img") == []
     assert f"&lt;script&gt;{PWN_TITLE}&lt;/script&gt;" in dom  # shown as text
-    assert [e.tag for e in parsed.elements].count("script") == 2
+    # index, code and the tree's chunk (an island in one file, a loaded script in a folder)
+    scripts = [e for e in parsed.elements if e.tag == "script"]
+    assert len(scripts) == 3
+    assert [e.attrs.get("src") for e in scripts if "src" in e.attrs] == (
+        [] if report.mode == "single" else [f"data/chunk-{body.attrs['data-chunks']}.js"]
+    )
 
     # every node of the tree is drawn (plus the question), coloured by its label
     drawn = [e for e in parsed.find("g") if "node" in e.classes]
@@ -175,11 +208,12 @@ def test_chromium_shows_a_rejected_row_as_text(report: Report) -> None:
     assert parsed.find("img") == [] and "&lt;script&gt;" in dom
 
 
-# Appended to a copy of a report: once the page's own script has drawn the tree, it scrolls
-# the rightmost node (an answer at the deepest level) into the middle of the tree pane's
-# height and writes the boxes the tests compare into <body data-probe>, for --dump-dom.
+# Appended to a copy of a report: once the page has loaded (a folder's chunk script, which
+# the tree waits for, holds the load event back), it scrolls the rightmost node (an answer at
+# the deepest level) into the middle of the tree pane's height and writes the boxes the tests
+# compare into <body data-probe>, for --dump-dom.
 PROBE = """<script>
-(function () {
+addEventListener("load", function () {
   const box = (el) => {
     const r = el.getBoundingClientRect();
     return [r.left, r.top, r.right, r.bottom];
@@ -201,7 +235,7 @@ PROBE = """<script>
     labels: all("#tree-svg text.label"),
     marks: all("#tree-svg g.order circle"),
   }));
-})();
+});
 </script>
 """
 Box = list[float]
@@ -326,8 +360,10 @@ def test_payload_keeps_reasoning_only_on_steps_that_have_it() -> None:
     nodes = {n["id"]: n for n in payload["problems"][0]["nodes"]}
     assert nodes["1.2"]["reasoning"] == THINKING
     assert [i for i, n in nodes.items() if "reasoning" in n] == ["1.2"]
-    data = render_report(payload).split('id="report-data">')[1].split("</script>")[0]
-    assert "<" not in data and json.loads(data) == payload
+    page = render_report(payload)
+    index = island(page, "report-index")
+    data = page.split(f'id="chunk-{index["chunks"][0]}">')[1].split("</script>")[0]
+    assert "<" not in data and json.loads(data) == payload["problems"]
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +383,7 @@ def test_chromium_shows_a_steps_reasoning_as_text(hand_page: Path) -> None:
     assert "".join(parsed.find("div", **{"data-field": "reasoning"})[0].text) == THINKING
     assert parsed.find("title")[0].text == ["journeygen · t"]
     assert parsed.find("img") == [] and not any("data-pwned" in e.attrs for e in parsed.elements)
-    assert [e.tag for e in parsed.elements].count("script") == 2
+    assert [e.tag for e in parsed.elements].count("script") == 3  # index, chunk, code
     # a step without reasoning shows no thinking section
     other = DomParser()
     other.feed(dump_dom(hand_page.as_uri() + "#p=apples&n=1", profile))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from journeygen.prompts import PromptSet
 from journeygen.view.audit import Audit, audit_tree, padding_reason
 from journeygen.view.walks import Walk, tree_walks
 
-__all__ = ["read_rejects", "report_payload", "word_diff"]
+__all__ = ["read_rejects", "report_payload", "tree_payloads", "word_diff"]
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 
@@ -147,6 +147,20 @@ def report_payload(
     """Everything the report shows, in problem order, with the samples built as `settings`
     say (journey knobs over each tree's own, the run's saved LLM texts) and the requests
     behind the steps read from the request cache at `cache` (read-only)."""
-    chosen = settings or SampleSettings()
-    problems = [_tree(tree, prompts, run, chosen, cache) for tree in trees]
+    problems = list(tree_payloads(trees, prompts, run=run, settings=settings, cache=cache))
     return {"run": run, "problems": problems, "rejects": rejects or []}
+
+
+def tree_payloads(
+    trees: Iterable[Tree],
+    prompts: PromptSet,
+    *,
+    run: str,
+    settings: SampleSettings | None = None,
+    cache: Path | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Each tree's report data as `report_payload` builds it, one at a time, so the report
+    of a big run never holds every tree in memory."""
+    chosen = settings or SampleSettings()
+    for tree in trees:
+        yield _tree(tree, prompts, run, chosen, cache)

@@ -1,13 +1,17 @@
-// journeygen report: draws a run's trees from the JSON in #report-data.
-// html.py inlines the report-*.js files into one function scope in a fixed order (base, list,
-// tree, journey, audit, details, app); app.js starts the page once every file has run.
+// journeygen report: lists a run's problems from the index in #report-index and draws a tree
+// once its chunk is loaded (report-chunks.js). html.py inlines the report-*.js files into one
+// function scope in a fixed order (base, chunks, list, tree, journey, audit, details, app);
+// app.js starts the page once every file has run.
 // Every piece of model or problem text reaches the page through textContent or
 // setAttribute, never through innerHTML, so it is shown as text and never runs.
-const started = performance.now();
-const DATA = JSON.parse(document.getElementById("report-data").textContent);
+// INDEX: {run, mode: "single"|"folder", chunks: [key], rejects: [row], rows: [{id, q (the
+// question's start), cut (q is cut), status, nodes, ok, wrong (correct / incorrect leaves),
+// walks: [kind], leaf (has a correct leaf), chunk (index into chunks)}]}.
+const INDEX = JSON.parse(document.getElementById("report-index").textContent);
 const SVGNS = "http://www.w3.org/2000/svg";
 const ROOT = "ROOT";
-const state = { filter: "all", query: "", key: null, walk: 0, node: ROOT, collapsed: new Set() };
+// tree: the open problem's whole data once its chunk is in (null while it loads)
+const state = { filter: "all", query: "", key: null, tree: null, walk: 0, node: ROOT, collapsed: new Set() };
 
 // ---- DOM helpers: text only ever goes in as text nodes ----
 function put(el, attrs, children) {
