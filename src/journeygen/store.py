@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 from pydantic import Field, ValidationError
 
@@ -20,6 +20,7 @@ from journeygen.models import StrictModel, Tree, Usage, is_safe_id
 
 __all__ = [
     "LOCK_FILE",
+    "ExecutorInfo",
     "Manifest",
     "RunInUse",
     "RunLock",
@@ -92,6 +93,16 @@ def check_run_name(run: str) -> str:
     return run
 
 
+class ExecutorInfo(StrictModel):
+    """Where the last session of a run built its trees: in one process, or on a Ray cluster
+    (its address, the workers used and the requests each had in flight)."""
+
+    name: Literal["local", "ray"] = "local"
+    address: str | None = None
+    workers: int = Field(default=1, ge=1)
+    concurrency: int = Field(default=1, ge=1, description="requests in flight per worker")
+
+
 class Manifest(StrictModel):
     """What a run was asked to do and what it did so far."""
 
@@ -106,6 +117,7 @@ class Manifest(StrictModel):
     cost_usd: float = 0.0
     stopped: str | None = None  # why the last session stopped early (budget, signal)
     wall_s: float = 0.0
+    executor: ExecutorInfo | None = None  # None: written before runs recorded it
 
 
 def tree_json(tree: Tree) -> str:

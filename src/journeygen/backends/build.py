@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from journeygen.backends import BACKENDS, BATCH_PROVIDERS
 from journeygen.backends.base import Backend, BackendOptions
 from journeygen.backends.batch import BatchingBackend, BatchProvider
 
-__all__ = ["make_backend", "make_batch_backend"]
+__all__ = ["BackendSpec", "make_backend", "make_batch_backend"]
 
 
 def _create(path: str) -> Callable[[BackendOptions], Any]:
@@ -45,6 +46,29 @@ def make_backend(
     )
     backend: Backend = _create(BACKENDS[name])(options)
     return backend
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """`make_backend`'s arguments as one small value, which another process can be sent and
+    build the very same backend from (a Ray worker loads the run's model with it)."""
+
+    name: str
+    model: str | None = None
+    base_url: str | None = None
+    seed: int = 0
+    timeout: float = 120.0
+    max_retries: int = 2
+
+    def build(self) -> Backend:
+        return make_backend(
+            self.name,
+            model=self.model,
+            base_url=self.base_url,
+            seed=self.seed,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
 
 
 def make_batch_backend(

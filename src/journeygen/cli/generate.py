@@ -11,10 +11,11 @@ import click
 from journeygen.backends import BACKEND_NAMES
 from journeygen.backends.base import Backend, BackendError
 from journeygen.backends.batch import BATCH_JOURNAL
-from journeygen.backends.build import make_backend, make_batch_backend
+from journeygen.backends.build import make_batch_backend
 from journeygen.backends.local import LocalBackend
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.cli.eta import planned_requests
+from journeygen.cli.executor_options import Placement, executor_options, start_ray
 from journeygen.cli.journey_options import journey_options
 from journeygen.cli.judge_options import judges_option
 from journeygen.cli.progress import RunProgress
@@ -61,6 +62,21 @@ def _print_summary(summary: RunSummary, *, decontaminating: bool) -> None:
         stdout.print(f"wrote {summary.out_dir}/{files}", markup=False)
 
 
+def _backend(config: RunConfig, settings: RunSettings, journal: Path) -> Backend:
+    """The run's model in this process: its provider batch API with --batch (batches kept in
+    `journal`), else the backend itself."""
+    if settings.runtime.batch:
+        return make_batch_backend(
+            config.backend.name,
+            model=config.backend.model,
+            base_url=config.backend.base_url,
+            journal=journal,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
+    return settings.backend(config.backend, config.seed).build()
+
+
 def _critic(config: RunConfig, settings: RunSettings) -> Backend | None:
     """The dialogue's critic when the settings name another model than the run's."""
     named = config.critic_backend()
@@ -71,14 +87,7 @@ def _critic(config: RunConfig, settings: RunSettings) -> Backend | None:
             "--batch holds the run's requests for provider batches; a critic model of its own "
             "would answer outside them: run the dialogue without --batch"
         )
-    return make_backend(
-        named.name,
-        model=named.model,
-        base_url=named.base_url,
-        seed=config.seed,
-        timeout=settings.timeout,
-        max_retries=settings.max_retries,
-    )
+    return settings.backend(named, config.seed).build()
 
 
 @click.command(name="generate")
@@ -123,6 +132,7 @@ def _critic(config: RunConfig, settings: RunSettings) -> Backend | None:
     help="Folder whose prompt files replace the built-in ones.",
 )
 @runtime_options
+@executor_options
 @trees_dir_option
 @out_dir_option
 @journey_options
@@ -152,6 +162,7 @@ def generate_command(
     trees_dir: Path,
     out_dir: Path,
     settings: RunSettings,
+    placement: Placement,
     journey: dict[str, Any],
 ) -> None:
     """Build a tree per problem in PROBLEMS (jsonl: generic, GSM8K or MATH rows) and write
@@ -181,29 +192,18 @@ def generate_command(
             "journey": {**journey, "system_prompt": system},
         },
     )
+    ray_run = None
     try:
         check_run_name(run)
-        llm = (
-            make_batch_backend(
-                config.backend.name,
-                model=config.backend.model,
-                base_url=config.backend.base_url,
-                journal=trees_dir / run / BATCH_JOURNAL,
-                timeout=settings.timeout,
-                max_retries=settings.max_retries,
-            )
-            if settings.runtime.batch
-            else make_backend(
-                config.backend.name,
-                model=config.backend.model,
-                base_url=config.backend.base_url,
-                seed=config.seed,
-                timeout=settings.timeout,
-                max_retries=settings.max_retries,
-            )
-        )
-        critic = _critic(config, settings)
         prompts = load_prompts(prompts_dir)
+        if placement.executor == "ray":  # workers started, each with its model loaded
+            ray_run = start_ray(placement, config, settings, prompts)
+        llm = (
+            ray_run.backend
+            if ray_run is not None
+            else _backend(config, settings, trees_dir / run / BATCH_JOURNAL)
+        )
+        critic = ray_run.critic if ray_run is not None else _critic(config, settings)
         index = ContaminationIndex.from_files(benchmarks) if benchmarks else None
     except (StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -221,7 +221,7 @@ def generate_command(
                 trees_dir=trees_dir,
                 out_dir=out_dir,
                 limit=limit,
-                runtime=settings.runtime,
+                runtime=ray_run.runtime if ray_run is not None else settings.runtime,
                 prices=settings.prices,
                 fresh=settings.fresh,
                 on_start=progress.start,
@@ -229,6 +229,7 @@ def generate_command(
                 on_reject=progress.reject,
                 decontaminate=index,
                 critic=critic,
+                executor=ray_run.cluster if ray_run is not None else None,
             )
         finally:
             progress.close()
@@ -243,6 +244,9 @@ def generate_command(
         sys.exit(130)
     except (OSError, StoreError, BackendError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if ray_run is not None:
+            ray_run.cluster.shutdown()
     _print_summary(summary, decontaminating=index is not None)
     if isinstance(llm, LocalBackend) and llm.prompt_tokens_requested:
         stdout.print(

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from journeygen.backends.build import BackendSpec
+from journeygen.config import BackendConfig
 from journeygen.runtime import PriceTable, RuntimeOptions, load_prices
 
 __all__ = ["BATCH_CONCURRENCY", "RunSettings", "runtime_options"]
@@ -27,6 +29,12 @@ class RunSettings:
     fresh: bool
     timeout: float
     max_retries: int
+
+    def backend(self, config: BackendConfig, seed: int) -> BackendSpec:
+        """How to build one model of the run, with these timeouts and retries."""
+        return BackendSpec(
+            config.name, config.model, config.base_url, seed, self.timeout, self.max_retries
+        )
 
 
 _OPTIONS = [

@@ -20,6 +20,7 @@ from journeygen.derive.samples import SampleSettings
 from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.executors.export import export_after_run
 from journeygen.executors.pool import TreeCallback, build_trees
+from journeygen.executors.searching import Executor, InProcess
 from journeygen.executors.signals import SignalStop
 from journeygen.executors.summary import RunSummary, record_figures
 from journeygen.problems import Reject, iter_numbered, write_rejects
@@ -30,7 +31,13 @@ from journeygen.problems.decontaminate import (
     write_report,
 )
 from journeygen.prompts import PromptSet
-from journeygen.runtime import PriceTable, RuntimeOptions, Stack, build_stack
+from journeygen.runtime import (
+    PriceTable,
+    RuntimeOptions,
+    Stack,
+    build_stack,
+    default_concurrency,
+)
 from journeygen.store import LOCK_FILE, Manifest, RunLock, RunStore
 
 __all__ = ["Resume", "RunSettingsChanged", "RunSummary", "generate"]
@@ -98,6 +105,7 @@ async def generate(
     on_reject: Callable[[str], None] | None = None,
     decontaminate: ContaminationIndex | None = None,
     critic: Backend | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
     """Build a tree for every good problem (reusing complete trees built with the same
     settings, replaying cached requests for the rest), then export journeys and shortcuts.
@@ -106,9 +114,11 @@ async def generate(
     copies a question of `decontaminate` gets no tree and goes to `decontaminated.jsonl`.
     `critic` is the dialogue's critic when `config.critic` names another model: its requests
     go through a stack of their own beside the run's (see `runtime.build_stack`).
+    `executor` searches the trees (default: in this process; `executors.ray`: on a cluster).
     """
     started = time.monotonic()
     runtime = runtime or RuntimeOptions()
+    executor = executor or InProcess()
     store = RunStore(trees_dir, run)
     with RunLock(store, "generate"):  # one writer per run: a second one stops here
         if fresh and store.dir.exists():
@@ -142,6 +152,9 @@ async def generate(
             source=str(problems_path),
             problems=ids,
             decontaminate=decontaminate.files if decontaminate is not None else [],
+            executor=executor.describe(
+                runtime.concurrency or default_concurrency(config.backend.name)
+            ),
         )
         store.write_manifest(manifest)
         summary = RunSummary(
@@ -171,19 +184,20 @@ async def generate(
             saved = sum(1 for problem_id in ids if store.tree_path(problem_id).is_file())
             on_start(len(ids), stack, Resume(saved, stack.backend.stored()) if saved else None)
         try:
-            with SignalStop(stack, summary):
-                await build_trees(
-                    problems_path,
-                    store,
-                    manifest,
-                    config,
-                    prompts,
-                    stack,
-                    summary,
-                    runtime,
-                    on_tree,
-                    texts,
-                )
+            async with executor.searching(stack, config, prompts) as search_tree:
+                with SignalStop(stack, summary):
+                    await build_trees(
+                        problems_path,
+                        store,
+                        manifest,
+                        prompts,
+                        stack,
+                        summary,
+                        runtime,
+                        on_tree,
+                        texts,
+                        search_tree,
+                    )
         finally:
             record_figures(summary, manifest, stack, started)
             store.write_manifest(manifest)

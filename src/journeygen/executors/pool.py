@@ -10,16 +10,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from journeygen.backends.base import BackendError, RunStopped
-from journeygen.backends.batch import tree_scope
-from journeygen.config import RunConfig
 from journeygen.derive.samples import SampleSettings, write_texts
+from journeygen.executors.searching import SearchTree
 from journeygen.executors.summary import RunSummary, record_figures
-from journeygen.judges.base import make_judges
 from journeygen.models import Problem, Tree
 from journeygen.problems import Reject, iter_problems
 from journeygen.prompts import PromptSet
 from journeygen.runtime import CURRENT_PROBLEM, RuntimeOptions, Stack, default_concurrency
-from journeygen.search.tree import search
 from journeygen.store import Manifest, RunStore, tree_json
 
 __all__ = ["MANIFEST_EVERY_S", "TreeCallback", "build_trees"]
@@ -32,13 +29,13 @@ async def build_trees(
     problems_path: Path,
     store: RunStore,
     manifest: Manifest,
-    config: RunConfig,
     prompts: PromptSet,
     stack: Stack,
     summary: RunSummary,
     runtime: RuntimeOptions,
     on_tree: TreeCallback | None,
     texts: SampleSettings,
+    search_tree: SearchTree,
 ) -> None:
     """Second pass over the problems (those the manifest lists): one worker per request slot,
     each building one tree after the other, so at most `concurrency` trees are in memory.
@@ -48,10 +45,10 @@ async def build_trees(
     answers, the slots freed early in it sit idle (`bench/slot_handover.py`: 86% of the bound
     at 0.5 ms of work per answer, 75% at 1 ms, with 2 trees per slot). A worker that owns its
     slot sends its next request as soon as it has judged the answer. A finished tree (built
-    now or reused) then gets its LLM texts, each kept as it arrives.
+    now or reused) then gets its LLM texts, each kept as it arrives. `search_tree` builds a
+    tree here or on another machine (`executors.searching`).
     """
-    judges = make_judges(config, stack.backend, prompts.judge)
-    workers = runtime.concurrency or default_concurrency(config.backend.name)
+    workers = runtime.concurrency or default_concurrency(manifest.config.backend.name)
     errors: list[Exception] = []
     last_manifest = time.monotonic()
 
@@ -89,9 +86,7 @@ async def build_trees(
 
     async def build(problem: Problem) -> None:
         CURRENT_PROBLEM.set(problem.id)  # this worker's context: its failures name the tree
-        async with tree_scope(stack.limits.inner):  # batch mode: a batch when all wait
-            critic = stack.critic.backend if stack.critic else None
-            tree = await search(problem, stack.backend, judges, config, prompts, critic)
+        tree = await search_tree(problem)
         # Serialise here, write and fsync in a thread: a thread that serialises holds the GIL
         # and delays the loop's timers and sockets by up to the 5 ms switch interval.
         await asyncio.to_thread(store.write_tree_json, tree.problem.id, tree_json(tree))
