@@ -25,7 +25,7 @@ from journeygen.export import (
     Options,
     ThinkStyle,
     check_options,
-    export_trees,
+    export_kinds,
 )
 from journeygen.prompts import load_prompts
 from journeygen.store import RunLock, RunStore, StoreError
@@ -155,19 +155,15 @@ def export_command(
                 listed = out_dir / run / decontaminate.DECONTAMINATED_FILE
             prompts = load_prompts(prompts_dir)
             settings = sample_settings(store, prompts, journey, reflect, path_source)
-            counts = {
-                each: export_trees(
-                    clean(store.trees()) if clean is not None else store.trees(),
-                    path,
-                    kind=each,
-                    fmt=fmt,
-                    options=options,
-                    prompts=prompts,
-                    run=store.run,
-                    settings=settings,
-                )
-                for each, path in targets.items()
-            }
+            counts = export_kinds(  # one pass: each tree is read once for every kind
+                clean(store.trees()) if clean is not None else store.trees(),
+                targets,
+                fmt=fmt,
+                options=options,
+                prompts=prompts,
+                run=store.run,
+                settings=settings,
+            )
             if clean is not None:
                 clean.report(manifest.source, listed)
     except (StoreError, ExportError, BackendError, ValueError) as exc:

@@ -3,6 +3,7 @@ its reflection before the correction, the order, the final answer, and no invent
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,16 +45,20 @@ def numbers(text: str) -> list[str]:
     return _NUMBER.findall(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def _value(number: str) -> Fraction:
-    """The value of a number as `numbers` finds it; "2.5/100" is 0.025, "3/0" counts as 3."""
+    """The value of a number as `numbers` finds it; "2.5/100" is 0.025, "3/0" counts as 3.
+    Cached: a Fraction from a string costs ~20 us, and the same few numbers recur."""
     top, _, bottom = number.replace(",", "").replace("\u2212", "-").partition("/")
     value, divisor = Fraction(top), Fraction(bottom or 1)
     return value / divisor if divisor else value
 
 
-def number_values(text: str) -> set[Fraction]:
-    """The values of the numbers in `text` ("1,200" and "1200.0" are the same number)."""
-    return {_value(n) for n in numbers(text)}
+@functools.lru_cache(maxsize=4096)
+def number_values(text: str) -> frozenset[Fraction]:
+    """The values of the numbers in `text` ("1,200" and "1200.0" are the same number).
+    Cached (an export asks it of each tree's question and gold answer again and again)."""
+    return frozenset(_value(n) for n in numbers(text))
 
 
 def _content_words(text: str) -> list[str]:

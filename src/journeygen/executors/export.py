@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from journeygen.derive.samples import SampleKind, SampleSettings, kinds_of, samples
+from journeygen.derive.samples import SampleKind, SampleSettings, kinds_of
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.export import write_samples
+from journeygen.export import ExportKind, Options, export_kinds
 from journeygen.prompts import PromptSet
 from journeygen.store import RunStore
 
@@ -23,14 +23,21 @@ def export_run(
     system: str | None = None,
     settings: SampleSettings | None = None,
 ) -> dict[str, int]:
-    """Write each kind of sample from the run's saved trees to its file; return row counts.
-    LLM texts come from the run's text cache unless `settings` says otherwise."""
+    """Write each kind of sample from the run's saved trees to its file (each tree read once);
+    return row counts. LLM texts come from the run's text cache unless `settings` says
+    otherwise."""
     settings = settings or SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))
-    counts: dict[str, int] = {}
-    for kind, path in targets.items():
-        rows = samples(store.trees(), kind, prompts, run=store.run, settings=settings)
-        counts[kind] = write_samples(rows, path, system=system)
-    return counts
+    paths: dict[ExportKind, Path] = {kind: path for kind, path in targets.items()}
+    counts = export_kinds(  # OpenAI rows, R1 style: `write_samples`, every kind in one pass
+        store.trees(),
+        paths,
+        fmt="openai",
+        options=Options(system=system),
+        prompts=prompts,
+        run=store.run,
+        settings=settings,
+    )
+    return {kind: rows for kind, rows in counts.items()}
 
 
 def export_after_run(

@@ -13,6 +13,7 @@ from journeygen.export.formats import (
 from journeygen.export.pairs import LabelledPath, StepPair, labelled_paths, step_pairs
 from journeygen.export.think import THINK_STYLES, ThinkStyle, assistant_text
 from journeygen.export.writer import (
+    export_kinds,
     export_trees,
     provenance,
     provenance_path,
@@ -35,6 +36,7 @@ __all__ = [
     "ThinkStyle",
     "assistant_text",
     "check_options",
+    "export_kinds",
     "export_trees",
     "labelled_paths",
     "provenance",

@@ -4,7 +4,7 @@ fine-tuning files take no extra keys), in a line-aligned side file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from journeygen.prompts import PromptSet
 
 __all__ = [
+    "export_kinds",
     "export_trees",
     "provenance",
     "provenance_path",
@@ -59,25 +60,35 @@ def provenance(item: Item) -> dict[str, Any]:
     }
 
 
+class _Files:
+    """The open files of one kind of row: the rows, and the provenance side file if any."""
+
+    def __init__(self, stack: ExitStack, path: Path, side: bool) -> None:
+        self.out = stack.enter_context(atomic_open(path))
+        self.side = stack.enter_context(atomic_open(provenance_path(path))) if side else None
+        self.rows = 0
+
+    def write(self, item: Item, fmt: Format, options: Options) -> None:
+        record = row(fmt, item, options)
+        if self.side is not None:
+            self.side.write(_line(provenance(item)))
+        else:
+            record["metadata"] = provenance(item)
+        self.out.write(_line(record))
+        self.rows += 1
+
+
 def write_rows(items: Iterable[Item], path: Path, *, fmt: Format, options: Options) -> int:
     """Write one row per item and its provenance; return the row count. A side file left
     from an earlier export to the same path is removed when this format needs none."""
     side = fmt in SIDE_FILE_FORMATS
-    rows = 0
     with ExitStack() as stack:
-        out = stack.enter_context(atomic_open(path))
-        side_out = stack.enter_context(atomic_open(provenance_path(path))) if side else None
+        files = _Files(stack, path, side)
         for item in items:
-            record = row(fmt, item, options)
-            if side_out is not None:
-                side_out.write(_line(provenance(item)))
-            else:
-                record["metadata"] = provenance(item)
-            out.write(_line(record))
-            rows += 1
+            files.write(item, fmt, options)
     if not side:
         provenance_path(path).unlink(missing_ok=True)
-    return rows
+    return files.rows
 
 
 def write_export(
@@ -123,6 +134,35 @@ def export_trees(
     journey knobs over the trees' own and the run's LLM texts (see `samples`)."""
     items = _items(trees, kind, prompts, run, settings)
     return write_export(items, path, kind=kind, fmt=fmt, options=options)
+
+
+def export_kinds(
+    trees: Iterable[Tree],
+    targets: Mapping[ExportKind, Path],
+    *,
+    fmt: Format,
+    options: Options,
+    prompts: PromptSet,
+    run: str,
+    settings: SampleSettings | None = None,
+) -> dict[ExportKind, int]:
+    """`export_trees` for every kind in `targets` in one pass over `trees`, so each tree is
+    read and validated once: the same bytes in each file. Returns row counts by kind."""
+    for kind in targets:
+        check_options(fmt, kind, options)
+    side = fmt in SIDE_FILE_FORMATS
+    with ExitStack() as stack:
+        files = {kind: _Files(stack, path, side) for kind, path in targets.items()}
+        for tree in trees:
+            for kind, out in files.items():
+                for item in _items((tree,), kind, prompts, run, settings):
+                    out.write(item, fmt, options)
+    for kind, path in targets.items():
+        if not side:
+            provenance_path(path).unlink(missing_ok=True)
+        if fmt == "llamafactory":
+            register(path, kind)
+    return {kind: out.rows for kind, out in files.items()}
 
 
 def write_samples(samples: Iterable[Sample], path: Path, *, system: str | None = None) -> int:
