@@ -75,6 +75,12 @@ def test_critique_writes_the_episode_beside_journeys_and_shortcuts(tmp_path: Pat
     )  # fmt: skip
     assert exported.exit_code == 0, exported.output
     assert "episode: 1 rows" in exported.output
+    again = invoke("export", "r", "--trees-dir", tmp_path / "trees", "--out-dir", tmp_path / "o2")
+    assert again.exit_code == 0, again.output
+    assert "episode: 1 rows" in again.output  # by default too, for a critique run
+    assert (tmp_path / "o2" / "r" / "episode.jsonl").read_bytes() == (
+        out / "episode.jsonl"
+    ).read_bytes()
 
 
 def test_dialogue_with_a_critic_model_of_its_own(tmp_path: Path) -> None:
@@ -106,3 +112,7 @@ def test_beam_writes_no_episode_file(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert not (tmp_path / "out" / "r" / "episode.jsonl").exists()
     assert "episodes" not in done.output
+    exported = invoke(
+        "export", "r", "--trees-dir", tmp_path / "trees", "--out-dir", tmp_path / "out"
+    )
+    assert exported.exit_code == 0 and "episode:" not in exported.output

@@ -14,7 +14,7 @@ from journeygen.cli.journey_options import (
     reflect_backend_options,
     sample_settings,
 )
-from journeygen.derive.samples import PATH_SOURCES, PathSourceFilter
+from journeygen.derive.samples import PATH_SOURCES, PathSourceFilter, kinds_of
 from journeygen.export import (
     EXPORT_KINDS,
     FORMATS,
@@ -124,7 +124,8 @@ def export_command(
     """Write training jsonl from the saved trees of RUN.
 
     With no options: OpenAI chat SFT rows, R1 <think> style, to OUT_DIR/RUN/journey.jsonl and
-    shortcut.jsonl (as `generate` writes them). Other formats go to OUT_DIR/RUN/FORMAT/.
+    shortcut.jsonl, and episode.jsonl for a critique or dialogue run (as `generate` writes
+    them). Other formats go to OUT_DIR/RUN/FORMAT/.
     Provenance goes to a `metadata` column, or for OpenAI to KIND.provenance.jsonl.
     """
     if output is not None and kind is None:
@@ -145,6 +146,8 @@ def export_command(
     try:
         store = RunStore(trees_dir, run)
         manifest = store.read_manifest()  # no such run: stop before any folder is made
+        if kind is None and "episode" in kinds_of(manifest.config):  # critique, dialogue
+            targets["episode"] = default_path(out_dir, run, "episode", fmt, options)
         with RunLock(store, "export"):  # one writer per run
             clean: TreeFilter | None = None
             if benchmarks:  # the benchmark index loads only for --decontaminate (~40 ms to import)
