@@ -63,8 +63,9 @@ async def test_every_registered_name_builds_its_class(
     gguf = tmp_path / "model.gguf"  # loaded on first use only
     gguf.write_bytes(b"GGUF")
     assert tuple(BACKENDS) == BACKEND_NAMES
+    models = {"local": str(gguf), "vllm": "org/model"}  # the engine, too, loads on first use
     for name, path in BACKENDS.items():
-        backend = make_backend(name, model=str(gguf) if name == "local" else None)
+        backend = make_backend(name, model=models.get(name))
         try:
             assert isinstance(backend, Backend)
             assert (backend.name, type(backend).__name__) == (name, path.rpartition(":")[2])
@@ -149,9 +150,9 @@ async def test_make_backend_openai(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_make_backend_rejects_unknown_names_and_stray_base_url() -> None:
-    assert BACKEND_NAMES == ("local", "openai", "anthropic", "fake")
-    with pytest.raises(ValueError, match="unknown backend 'vllm'; choose one of: local, openai"):
-        make_backend("vllm")
-    for name in ("fake", "local"):
+    assert BACKEND_NAMES == ("local", "openai", "anthropic", "fake", "vllm")
+    with pytest.raises(ValueError, match="unknown backend 'ollama'; choose one of: local, openai"):
+        make_backend("ollama")
+    for name in ("fake", "local", "vllm"):
         with pytest.raises(ValueError, match=f"only for a backend that talks to a server.*{name}"):
             make_backend(name, base_url="http://127.0.0.1:8080/v1")

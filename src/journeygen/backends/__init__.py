@@ -12,6 +12,7 @@ BACKENDS: dict[str, str] = {
     "openai": "journeygen.backends.openai_backend:OpenAIBackend",
     "anthropic": "journeygen.backends.anthropic_backend:AnthropicBackend",
     "fake": "journeygen.backends.fake:FakeBackend",
+    "vllm": "journeygen.backends.vllm_backend:VLLMBackend",
 }
 """Backend name -> its class, which builds itself with `create(BackendOptions)`."""
 

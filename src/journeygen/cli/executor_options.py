@@ -18,7 +18,7 @@ from journeygen.prompts import PromptSet
 from journeygen.runtime import RuntimeOptions, default_concurrency
 
 if TYPE_CHECKING:
-    from journeygen.executors.ray import RayCluster
+    from journeygen.executors.ray.driver import RayCluster
 
 __all__ = ["Placement", "RayRun", "executor_options", "start_ray"]
 
@@ -100,7 +100,8 @@ def start_ray(
             "--executor ray (a batch already runs on the provider's machines)"
         )
     try:
-        from journeygen.executors.ray import RayCluster, WorkerSpec
+        from journeygen.executors.ray.driver import RayCluster
+        from journeygen.executors.ray.worker import WorkerSpec
     except ImportError as exc:
         raise ValueError(
             f"--executor ray needs Ray: pip install 'journeygen[ray]' ({exc})"

@@ -17,7 +17,7 @@ __all__ = ["BATCH_DISCOUNT", "FREE_BACKENDS", "Price", "PriceTable", "load_price
 BATCH_DISCOUNT = 0.5
 """Both OpenAI's Batch API and Anthropic's Message Batches bill half the list price."""
 
-FREE_BACKENDS = frozenset({"local", "fake"})
+FREE_BACKENDS = frozenset({"local", "fake", "vllm"})  # run on the user's own hardware
 
 
 class Price(StrictModel):

@@ -1,7 +1,3 @@
-"""`generate --executor ray`: a run's trees searched by Ray workers, its run folder, request
-cache, budgets and limits kept by the driver (see `driver`); needs `journeygen[ray]`."""
-
-from journeygen.executors.ray.driver import Dispatch, RayCluster, connect
-from journeygen.executors.ray.worker import TreeWorker, WorkerSpec
-
-__all__ = ["Dispatch", "RayCluster", "TreeWorker", "WorkerSpec", "connect"]
+"""`generate --executor ray`: a run's trees searched by Ray workers (`worker`), its run
+folder, request cache, budgets and limits kept by the driver (`driver`); what they send each
+other is in `wire`. Only `driver` imports Ray (`pip install 'journeygen[ray]'`)."""

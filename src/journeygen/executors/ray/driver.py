@@ -48,12 +48,14 @@ TRIES = 3  # attempts of a tree or a model call when its worker is lost
 RESTARTS = 2  # times Ray restarts a lost worker (its model loaded again) before giving up
 
 
-def connect(address: str | None = None) -> str:
+def connect(address: str | None = None) -> bool:
     """Join the Ray cluster the way Ray users expect: `address`, else `RAY_ADDRESS`, else a
-    cluster started on this machine (`ray start`), else a new local one; return its address."""
-    if not ray.is_initialized():
-        ray.init(address=address, logging_level=logging.WARNING, include_dashboard=False)
-    return str(ray.get_runtime_context().gcs_address)
+    cluster started on this machine (`ray start`), else a new local one. True when this call
+    joined (so leaving is ours); False when the process was already connected."""
+    if ray.is_initialized():
+        return False
+    ray.init(address=address, logging_level=logging.WARNING, include_dashboard=False)
+    return True
 
 
 @dataclass(eq=False)
@@ -238,10 +240,13 @@ class Dispatch:
 class RayCluster:
     """The run's workers on a Ray cluster; an `executors.searching.Executor`."""
 
-    def __init__(self, handles: list[Any], *, address: str, concurrency: int) -> None:
+    def __init__(
+        self, handles: list[Any], *, address: str, concurrency: int, joined: bool = False
+    ) -> None:
         self.handles = handles
         self.address = address
         self.concurrency = concurrency
+        self.joined = joined  # this cluster's `start` connected the process: shutdown leaves
         self.session: _Session | None = None
         self.workers: list[dict[str, Any]] = []
 
@@ -257,7 +262,8 @@ class RayCluster:
         address: str | None = None,
     ) -> RayCluster:
         """Connect, start `workers` workers (each loads its model once) and wait for them."""
-        cluster_address = connect(address)
+        joined = connect(address)
+        cluster_address = str(ray.get_runtime_context().gcs_address)
         have = ray.cluster_resources()
         for resource, each in (("CPU", cpus), ("GPU", gpus)):
             if each and workers * each > have.get(resource, 0.0):
@@ -274,7 +280,7 @@ class RayCluster:
             max_concurrency=max(1000, 2 * concurrency + 16),
         )
         handles = [actor.remote(spec) for _ in range(workers)]
-        cluster = cls(handles, address=cluster_address, concurrency=concurrency)
+        cluster = cls(handles, address=cluster_address, concurrency=concurrency, joined=joined)
         try:
             cluster.workers = ray.get([handle.describe.remote() for handle in handles])
         except RayActorError as exc:  # its model would not load (Ray tried RESTARTS times)
@@ -309,7 +315,8 @@ class RayCluster:
             await session.stop()
 
     def shutdown(self) -> None:
-        """Stop the workers (their models freed) and leave the cluster."""
+        """Stop the workers (their models freed), and leave the cluster if `start` joined it."""
         for handle in self.handles:
             ray.kill(handle, no_restart=True)
-        ray.shutdown()
+        if self.joined:
+            ray.shutdown()
