@@ -83,7 +83,8 @@ class VLLMBackend:
 
     def _load(self) -> Any:
         try:
-            from vllm import AsyncEngineArgs, AsyncLLMEngine
+            from vllm import AsyncEngineArgs
+            from vllm.v1.engine.async_llm import AsyncLLM
         except ImportError:
             raise BackendError(f"vllm is not installed; {_INSTALL_HINT}") from None
         args = AsyncEngineArgs(
@@ -93,7 +94,7 @@ class VLLMBackend:
             **self.engine_args,
         )
         try:
-            return AsyncLLMEngine.from_engine_args(args)
+            return AsyncLLM.from_engine_args(args)
         except (ValueError, RuntimeError) as exc:  # no GPU, out of memory, unknown model
             raise BackendError(f"vllm backend: cannot load {self.model}: {exc}") from exc
 
