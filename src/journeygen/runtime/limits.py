@@ -7,6 +7,7 @@ limits only keep a run from sending faster than the user allows.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import sys
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from journeygen.backends.base import (
 )
 from journeygen.runtime.failures import CURRENT_PROBLEM
 
-__all__ = ["Gate", "LimitedBackend", "TokenBucket", "estimate_tokens"]
+__all__ = ["Gate", "LimitedBackend", "Slots", "TokenBucket", "estimate_tokens"]
 
 T = TypeVar("T")
 
@@ -114,6 +115,42 @@ class Gate:
             self._waiting.discard(task)
 
 
+class Slots:
+    """`concurrency` request slots; a freed slot goes to the waiting request whose tree has had
+    the fewest answers so far (ties: first come). At a run's end that is the tree with the most
+    left to ask, so the last trees finish together instead of one by one; in the middle it
+    only reorders requests that wait anyway (answers are added to a tree in a fixed order)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.free = concurrency
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = 0
+
+    async def acquire(self, priority: int) -> None:
+        """Take a slot; smaller `priority` first among the waiting."""
+        if self.free > 0 and not self._waiting:
+            self.free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._arrivals += 1
+        heapq.heappush(self._waiting, (priority, self._arrivals, future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed a slot as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the first waiting request still waiting, else free it."""
+        while self._waiting:
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)
+                return
+        self.free += 1
+
+
 class LimitedBackend:
     """At most `concurrency` requests in flight, optionally under `rpm` and `tpm`, behind `gate`.
 
@@ -137,7 +174,7 @@ class LimitedBackend:
         self.in_flight = 0
         self.answered = 0
         self.answered_by: Counter[str | None] = Counter()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = Slots(concurrency)
         self._requests = TokenBucket(rpm) if rpm else None
         self._tokens = TokenBucket(tpm) if tpm else None
 
@@ -145,7 +182,9 @@ class LimitedBackend:
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
         self.gate.check()
-        async with self._slots:
+        problem = CURRENT_PROBLEM.get()
+        await self._slots.acquire(self.answered_by.get(problem, 0))  # least answered first
+        try:
             self.gate.check()
             taken = 0.0
             if self._requests is not None:
@@ -159,7 +198,9 @@ class LimitedBackend:
             finally:
                 self.in_flight -= 1
                 self.answered += 1
-                self.answered_by[CURRENT_PROBLEM.get()] += 1
+                self.answered_by[problem] += 1
+        finally:
+            self._slots.release()
         if self._tokens is not None:
             used = sum(c.usage.total_tokens for c in completions)
             self._tokens.give(taken - used)  # the estimate was high: give back; low: owe
