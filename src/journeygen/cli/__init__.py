@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "journeygen.cli.import_cmd:import_group",
         "Turn labelled data (PRM800K) into a run of trees.",
     ),
+    "ablate": (
+        "journeygen.cli.ablate:ablate_command",
+        "Fine-tune on journeys vs shortcuts and compare (journeygen[train]).",
+    ),
 }
 
 
