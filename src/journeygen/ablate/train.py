@@ -73,7 +73,9 @@ def _model_location(spec: str) -> tuple[Path, dict[str, Any]]:
 def load_base(spec: str) -> tuple[Any, Any]:
     """The base model (float32 weights; a GGUF is dequantised) and its tokenizer, from disk
     only: nothing is downloaded."""
-    try:
+    try:  # all of journeygen[train] up front: fail before any work, naming what is missing
+        import datasets  # noqa: F401
+        import trl  # noqa: F401
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
         raise TrainError(f"{exc.name} is missing; {_INSTALL_HINT}") from None
@@ -91,6 +93,8 @@ def load_base(spec: str) -> tuple[Any, Any]:
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:  # dense now, but the trainer refuses a model marked quantized
         quantizer.remove_quantization_config(model)
+    if torch.cuda.is_available():  # the base model's eval runs there too, not only training
+        model = model.to("cuda")
     if tokenizer.pad_token is None:  # batches need one; it is masked out of the loss
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer

@@ -50,7 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "ablate": (
         "journeygen.cli.ablate:ablate_command",
-        "Fine-tune on journeys vs shortcuts and compare (journeygen[train]).",
+        "Fine-tune on journeys vs on shortcuts and compare the models.",
     ),
 }
 
