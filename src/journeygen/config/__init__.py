@@ -97,6 +97,12 @@ class SearchConfig(StrictModel):
         default=256, ge=8, le=8192, description="max tokens of one full solution"
     )
     simulations: int = Field(default=16, ge=1, le=10_000, description="MCTS iterations")
+    parallel_simulations: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="MCTS simulations chosen per round with virtual loss and asked together",
+    )
     turns: int = Field(
         default=24, ge=1, le=1000, description="critique, dialogue: most steps written per tree"
     )

@@ -127,16 +127,18 @@ class TreeBuilder:
         return added
 
     async def expand_all(
-        self, parents: Sequence[str | None], *, n: int, final: bool
+        self, parents: Sequence[str | None], *, n: int, final: bool | Sequence[bool]
     ) -> list[list[Node]]:
         """`expand` for several parents at once: their requests go out together, and their
         answers are added in `parents` order, so the tree is the same whatever order the
-        answers arrive in."""
-        asked = await asyncio.gather(*(self._ask_steps(parent, n, final) for parent in parents))
+        answers arrive in. `final` may be given per parent (MCTS expands several levels)."""
+        finals = [final] * len(parents) if isinstance(final, bool) else list(final)
+        pairs = zip(parents, finals, strict=True)
+        asked = await asyncio.gather(*(self._ask_steps(parent, n, last) for parent, last in pairs))
         added: list[list[Node]] = []
         made: list[tuple[Node, list[Node]]] = []
-        for parent, completions in zip(parents, asked, strict=True):
-            nodes = self._hang_steps(parent, completions, final)
+        for parent, completions, last in zip(parents, asked, finals, strict=True):
+            nodes = self._hang_steps(parent, completions, last)
             made += [(node, self.path(parent)) for node in nodes]
             added.append(nodes)
         await self._judge(made)

@@ -1,10 +1,21 @@
 """Monte Carlo tree search over steps (Marco-o1, rStar-Math): UCT selection, expansion by
 `width` sampled next steps, a one-solution rollout rewarded by its final answer, and backup
-of visit counts and value along the path."""
+of visit counts and value along the path.
+
+With `parallel_simulations` k > 1 a round chooses up to k simulations one after the other,
+each counting the ones chosen before it as visits that lost (virtual loss), so they spread
+over the tree; the round's expansions are asked together, then its rollouts together, and
+their answers are added in the order the simulations were chosen. Choosing is deterministic
+and answers never race, so a tree is the same at any concurrency and in any order answers
+arrive. k = 1 is plain sequential MCTS, one simulation a round.
+"""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import partial
 
 from journeygen.models import Node
@@ -13,55 +24,111 @@ from journeygen.search.builder import TreeBuilder, reward
 __all__ = ["mcts", "uct"]
 
 
-def uct(builder: TreeBuilder, parent: str | None, child: Node) -> float:
-    """Mean reward plus the exploration bonus; an unvisited child comes first."""
+def uct(
+    builder: TreeBuilder,
+    parent: str | None,
+    child: Node,
+    pending: Mapping[str | None, int] | None = None,
+) -> float:
+    """Mean reward plus the exploration bonus; an unvisited child comes first. `pending`
+    counts the round's chosen simulations through a step as visits that lost (virtual loss)."""
+    pending = pending or {}
     tally = builder.tally(child.id)
-    if tally.visits == 0:
+    visits = tally.visits + pending.get(child.id, 0)
+    if visits == 0:
         return math.inf
-    parent_visits = builder.tally(parent).visits
-    bonus = builder.config.search.exploration * math.sqrt(math.log(parent_visits) / tally.visits)
-    return tally.wins / tally.visits + bonus
+    parent_visits = builder.tally(parent).visits + pending.get(parent, 0)
+    bonus = builder.config.search.exploration * math.sqrt(math.log(parent_visits) / visits)
+    return tally.wins / visits + bonus
 
 
-def _select(builder: TreeBuilder, expanded: set[str | None]) -> str | None:
+def _select(
+    builder: TreeBuilder, expanded: set[str | None], pending: Mapping[str | None, int]
+) -> str | None:
     """Walk down by UCT (ties: the earlier child) while the step has been expanded."""
     node_id: str | None = None
     while node_id in expanded and (children := builder.children(node_id)):
-        node_id = max(children, key=partial(uct, builder, node_id)).id
+        node_id = max(children, key=partial(uct, builder, node_id, pending=pending)).id
     return node_id
 
 
-async def _simulate(builder: TreeBuilder, node: Node) -> None:
-    """Score a fresh step: a finished one by its own answer, an open one by one rollout."""
-    if node.terminal:
-        builder.record(node.id, reward(node))
-    else:
-        await builder.rollout(node.id, n=1)
+@dataclass
+class _Round:
+    """The simulations of one round that need a request, in the order they were chosen."""
+
+    expansions: list[str | None] = field(default_factory=list)
+    finals: list[bool] = field(default_factory=list)  # the expansion's steps close the solution
+    rollouts: list[str | None] = field(default_factory=list)
+    pending: Counter[str | None] = field(default_factory=Counter)  # virtual losses
+
+    def asks(self, builder: TreeBuilder, node_id: str | None) -> None:
+        """Count a chosen simulation as a lost visit on every step down to `node_id`."""
+        for key in [None, *(node.id for node in builder.path(node_id))]:
+            self.pending[key] += 1
 
 
-async def mcts(builder: TreeBuilder) -> None:
-    """Run `simulations` iterations, stopping early when a budget is spent. A step is rolled
-    out from on its first visit and expanded on its second; a finished step just scores."""
+def _choose(builder: TreeBuilder, expanded: set[str | None], k: int) -> tuple[_Round, int]:
+    """Up to `k` simulations: a finished step scores at once; a step never visited is rolled
+    out; one visited before is expanded (and its first new step simulated); a step that
+    cannot grow scores nothing. A step already chosen this round ends the round early.
+    Returns the round and how many simulations it holds."""
     search = builder.config.search
-    expanded: set[str | None] = set()
-    for _ in range(search.simulations):
-        if builder.out_of_budget():
-            return
-        builder.counters["simulations"] += 1
-        node_id = _select(builder, expanded)
+    chosen = _Round()
+    asked: set[str | None] = set()
+    count = 0
+    for _ in range(k):
+        node_id = _select(builder, expanded, chosen.pending)
+        if node_id in asked:
+            break
+        count += 1
         node = builder.node(node_id) if node_id is not None else None
         depth = len(builder.path(node_id))
         if node is not None and node.terminal:
             builder.record(node_id, reward(node))
-        elif builder.tally(node_id).visits == 0:
-            await builder.rollout(node_id, n=1)
+            continue
+        if builder.tally(node_id).visits == 0:
+            chosen.rollouts.append(node_id)
         elif node_id in expanded or depth >= search.depth:
             builder.record(node_id, None)  # a dead end: no step can follow it
+            continue
         else:
             expanded.add(node_id)
-            final = depth + 1 == search.depth
-            children = await builder.expand(node_id, n=search.width, final=final)
-            if children:
-                await _simulate(builder, children[0])
-            else:
+            chosen.expansions.append(node_id)
+            chosen.finals.append(depth + 1 == search.depth)
+        asked.add(node_id)
+        chosen.asks(builder, node_id)
+    return chosen, count
+
+
+async def _play(builder: TreeBuilder, chosen: _Round) -> None:
+    """Ask the round's expansions together, then its rollouts (those chosen, then one from
+    each expansion's first new step that is still open) together; answers in chosen order."""
+    rollouts = list(chosen.rollouts)
+    if chosen.expansions:
+        width = builder.config.search.width
+        added = await builder.expand_all(chosen.expansions, n=width, final=chosen.finals)
+        for node_id, children in zip(chosen.expansions, added, strict=True):
+            if not children:
                 builder.record(node_id, None)
+            elif children[0].terminal:  # a finished step scores by its own answer
+                builder.record(children[0].id, reward(children[0]))
+            else:
+                rollouts.append(children[0].id)
+    if rollouts:
+        await builder.rollout_all(rollouts, n=1)
+
+
+async def mcts(builder: TreeBuilder) -> None:
+    """Run `simulations` iterations, `parallel_simulations` at a time, stopping early when a
+    budget is spent. A step is rolled out from on its first visit and expanded on its second;
+    a finished step just scores."""
+    search = builder.config.search
+    expanded: set[str | None] = set()
+    left = search.simulations
+    while left > 0:
+        if builder.out_of_budget():
+            return
+        chosen, count = _choose(builder, expanded, min(search.parallel_simulations, left))
+        builder.counters["simulations"] += count
+        left -= count
+        await _play(builder, chosen)
