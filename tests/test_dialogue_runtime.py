@@ -44,7 +44,7 @@ async def test_each_model_pays_its_own_price_into_one_run_budget(tmp_path: Path)
     assert run.usage.total_tokens == 11 and run.usage.calls == 2
     assert (tmp_path / CACHE_FILE).is_file() and (tmp_path / CRITIC_CACHE_FILE).is_file()
     assert run.gate.reason is None
-    for seed in range(2, 5):  # 11 + 3 × 6 = 29: still under 30 together
+    for seed in range(2, 5):  # 11 + 3 x 6 = 29: still under 30 together
         await critic.backend.complete(ASK, SamplingOptions(seed=seed))
     assert run.gate.reason is None
     await run.backend.complete(ASK, SamplingOptions(seed=9))

@@ -119,7 +119,7 @@ def test_write_samples_is_openai_r1_as_generate_writes_it(tmp_path: Path) -> Non
         ("openai", "prm", Options(), "openai has no per-step label format"),
         ("llamafactory", "prm", Options(), "--format trl"),
         ("trl", "prm", Options(system="Be brief."), "--system does not apply to prm"),
-        ("trl", "dpo", Options(think="stratos"), "--think applies to journey, shortcut and episode"),
+        ("trl", "dpo", Options(think="stratos"), "--think applies to journey, shortcut and"),
         ("openai", "journey", Options(prompt_completion=True), "--prompt-completion applies"),
         ("trl", "dpo", Options(prompt_completion=True), "--prompt-completion applies"),
     ],
