@@ -1,11 +1,14 @@
-"""What a Ray worker and the driver send each other, without Ray: a worker's outbox on one
-event loop, its requests taken in numbered batches, answers and failures handed back."""
+"""What needs no Ray cluster: what a worker and the driver send each other (a worker's outbox
+on one event loop, its requests taken in numbered batches, answers and failures handed
+back), and the checks `generate --executor ray` makes before it joins a cluster."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from journeygen.backends.base import (
     BackendError,
@@ -15,6 +18,7 @@ from journeygen.backends.base import (
     SamplingOptions,
     UnparseableResponse,
 )
+from journeygen.cli import main
 from journeygen.executors.ray.wire import Request, encode_completions, encode_error
 from journeygen.executors.ray.worker import Outbox, OutboxBackend
 from journeygen.models import Usage
@@ -103,3 +107,25 @@ async def test_an_answer_meant_for_another_incarnation_is_dropped() -> None:
     restarted.deliver([(new["ticket"], encode_completions([Completion(text="fresh")]))])
     assert [c.text for c in await live] == ["fresh"]
     stale.cancel()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--executor", "ray"], "--executor ray needs --workers N"),
+        (["--workers", "2"], "--workers is for --executor ray"),
+        (["--executor", "ray", "--workers", "2", "--batch", "--backend", "openai"],
+         "run it without --executor ray"),
+    ],
+)  # fmt: skip
+def test_executor_flags_are_checked_before_any_cluster(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    problems = tmp_path / "p.jsonl"
+    problems.write_text('{"id": "a", "question": "1 + 1?", "answer": "2"}\n')
+    result = CliRunner().invoke(
+        main, ["generate", str(problems), "--trees-dir", str(tmp_path / "t"), *flags]
+    )
+    assert result.exit_code == (2 if "workers" in message else 1)
+    assert message in result.output
+    assert not (tmp_path / "t").exists()  # nothing written, no cluster joined

@@ -83,6 +83,9 @@ class _Session:
 
     def __init__(self, handles: list[Any], concurrency: int, stack: Stack, config: RunConfig):
         self.slots = [_Slot(i, h, asyncio.Semaphore(concurrency)) for i, h in enumerate(handles)]
+        # one request at a time (the embedded model): one tree a worker, so each worker's
+        # model gets its requests in a fixed order, as one process with one slot does
+        self.room = asyncio.Semaphore(len(handles)) if concurrency == 1 else None
         self.stack = stack
         self.config = config
         self.tasks: set[asyncio.Task[None]] = set()
@@ -159,6 +162,12 @@ class _Session:
     async def search(self, problem: Problem) -> Tree:
         """Build one tree on the least busy worker; a worker lost meanwhile (its process
         killed, its node gone) is restarted by Ray and the tree built again from the cache."""
+        if self.room is None:
+            return await self._search(problem)
+        async with self.room:
+            return await self._search(problem)
+
+    async def _search(self, problem: Problem) -> Tree:
         error = "no ray worker left"
         for attempt in range(1, TRIES + 1):
             live = [slot for slot in self.slots if not slot.dead]
