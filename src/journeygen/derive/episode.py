@@ -66,4 +66,3 @@ def extract_episode(tree: Tree) -> Journey | None:
     return Journey(
         kind="episode", problem_id=tree.problem.id, path_source="policy", segments=segments
     )
-
