@@ -3,8 +3,8 @@
 The schema's `action` is an enum of exactly the actions allowed at that point ("continue",
 "reflect", "terminate", "start over", "backtrack to step 2", …), so a small model under a
 llama.cpp grammar can only name a step that exists. An answer that is not JSON or breaks the
-schema is asked again (hotter, like the LLM judge); after the last attempt it is given back
-as an error for the search to record.
+schema is asked again (hotter, like the LLM judge's); after the last attempt it is given
+back as an error for the search to record.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from journeygen.backends.base import Backend, ChatMessage, SamplingOptions
 from journeygen.config import CriticConfig
@@ -88,30 +86,23 @@ async def ask_action(
     seed: int,
 ) -> tuple[Action | str, Usage]:
     """One action out of `names` (or, after `settings.attempts` bad answers, why the last
-    one failed), and the tokens every attempt spent."""
+    one failed), and the tokens every attempt spent. A retry is asked hotter with its own
+    seed: at temperature 0 it would repeat the same bad answer."""
     usage = Usage()
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(settings.attempts),
-        retry=retry_if_exception_type(JudgeOutputError),
-        reraise=True,
-    )
-    try:
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                temperature = settings.temperature
-                if number > 1:
-                    temperature = max(temperature, RETRY_TEMPERATURE)
-                options = SamplingOptions(
-                    n=1,
-                    temperature=temperature,
-                    max_tokens=settings.tokens,
-                    seed=seed + number - 1,
-                    json_schema=action_schema(names),
-                )
-                (completion,) = await backend.complete(messages, options)
-                usage = usage + completion.usage
-                action = parse_action(completion.text, names)
-    except JudgeOutputError as exc:
-        return f"no valid action after {settings.attempts} attempts: {exc}", usage
-    return action, usage
+    error = ""
+    for attempt in range(settings.attempts):
+        temperature = settings.temperature if attempt == 0 else RETRY_TEMPERATURE
+        options = SamplingOptions(
+            n=1,
+            temperature=max(settings.temperature, temperature),
+            max_tokens=settings.tokens,
+            seed=seed + attempt,
+            json_schema=action_schema(names),
+        )
+        (completion,) = await backend.complete(messages, options)
+        usage = usage + completion.usage
+        try:
+            return parse_action(completion.text, names), usage
+        except JudgeOutputError as exc:
+            error = str(exc)
+    return f"no valid action after {settings.attempts} attempts: {error}", usage
