@@ -94,7 +94,7 @@ def load_base(spec: str) -> tuple[Any, Any]:
     if quantizer is not None:  # dense now, but the trainer refuses a model marked quantized
         quantizer.remove_quantization_config(model)
     if torch.cuda.is_available():  # the base model's eval runs there too, not only training
-        model = model.to("cuda")
+        torch.nn.Module.to(model, torch.device("cuda"))  # moves a module's weights in place
     if tokenizer.pad_token is None:  # batches need one; it is masked out of the loss
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
