@@ -150,10 +150,12 @@ class RunStore:
 
     def load_tree(self, problem_id: str) -> Tree | None:
         path = self.tree_path(problem_id)
-        if not path.is_file():
+        try:  # no stat first, and bytes as they are: pydantic parses UTF-8 itself
+            data = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
             return None
         try:
-            return Tree.model_validate_json(path.read_text(encoding="utf-8"))
+            return Tree.model_validate_json(data)
         except ValidationError as exc:
             raise StoreError(f"{path}: not a valid tree: {exc.errors()[0]['msg']}") from exc
 
