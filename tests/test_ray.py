@@ -39,7 +39,11 @@ from journeygen.store import RunStore
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 os.environ.update(LOOPBACK)
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'journeygen[ray]'")
-pytestmark = pytest.mark.ray
+pytestmark = [
+    pytest.mark.ray,
+    # Ray 2.55's `ray.init` warns of a change to come in GPU visibility (not used here)
+    pytest.mark.filterwarnings("ignore:Tip:FutureWarning"),
+]
 PER_WORKER = 3  # requests in flight per worker
 PROBLEMS = 12
 PRICES = {"stub": Price(input=1000.0, output=1000.0)}  # $0.001 a token
