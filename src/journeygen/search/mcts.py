@@ -43,13 +43,20 @@ def uct(
 
 
 def _select(
-    builder: TreeBuilder, expanded: set[str | None], pending: Mapping[str | None, int]
-) -> str | None:
-    """Walk down by UCT (ties: the earlier child) while the step has been expanded."""
+    builder: TreeBuilder,
+    expanded: set[str | None],
+    pending: Mapping[str | None, int],
+    asked: set[str | None],
+) -> tuple[bool, str | None]:
+    """Walk down by UCT (ties: the earlier child) while the step has been expanded, past the
+    steps this round already asks about. Returns whether a step was found, and the step."""
     node_id: str | None = None
     while node_id in expanded and (children := builder.children(node_id)):
-        node_id = max(children, key=partial(uct, builder, node_id, pending=pending)).id
-    return node_id
+        free = [child for child in children if child.id not in asked]
+        if not free:  # every way down waits for this round's answers
+            return False, node_id
+        node_id = max(free, key=partial(uct, builder, node_id, pending=pending)).id
+    return node_id not in asked, node_id
 
 
 @dataclass
@@ -70,15 +77,16 @@ class _Round:
 def _choose(builder: TreeBuilder, expanded: set[str | None], k: int) -> tuple[_Round, int]:
     """Up to `k` simulations: a finished step scores at once; a step never visited is rolled
     out; one visited before is expanded (and its first new step simulated); a step that
-    cannot grow scores nothing. A step already chosen this round ends the round early.
+    cannot grow scores nothing. Steps already asked about this round are passed over; when
+    every way down is asked about, the round ends early.
     Returns the round and how many simulations it holds."""
     search = builder.config.search
     chosen = _Round()
     asked: set[str | None] = set()
     count = 0
     for _ in range(k):
-        node_id = _select(builder, expanded, chosen.pending)
-        if node_id in asked:
+        found, node_id = _select(builder, expanded, chosen.pending, asked)
+        if not found:
             break
         count += 1
         node = builder.node(node_id) if node_id is not None else None
