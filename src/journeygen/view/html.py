@@ -235,8 +235,10 @@ def write_folder(
     page_path, data = folder / "index.html", folder / "data"
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} is a file: a report folder needs a folder name")
-    if page_path.is_file() and GENERATOR not in page_path.read_text(errors="replace")[:2000]:
-        raise ValueError(f"{page_path} is not a journeygen report: not overwriting it")
+    if page_path.is_file():
+        with page_path.open(encoding="utf-8", errors="replace") as handle:
+            if GENERATOR not in handle.read(2000):
+                raise ValueError(f"{page_path} is not a journeygen report: not overwriting it")
     rows: list[dict[str, Any]] = []
     keys: list[str] = []
     data_bytes = 0

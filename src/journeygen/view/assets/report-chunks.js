@@ -26,7 +26,7 @@ function chunkScript(key) {
       if (!chunkWaits.has(key)) return;
       chunkWaits.delete(key);
       el.remove();
-      reject(new Error("Could not load " + src + " (" + why + "): keep index.html and its data/ folder together, and rebuild the report if it was written again."));
+      reject(new Error("Could not load " + src + " (" + why + "): keep index.html and its data/ folder together; if the report was written again since this page was opened, reload it."));
     };
     el.addEventListener("error", () => fail("missing or refused"));
     el.addEventListener("load", () => fail("it holds other data than this page expects"));
