@@ -1,13 +1,16 @@
 """Benchmark: requests/s of `generate --executor ray` at 1, 2 and 4 workers (each with the
-same per-worker concurrency) against the single-process runtime at that concurrency, and the
-bound (requests in flight ÷ delay), on the local stub server (tests/stub_server.py, its own
-process, answering every request after a fixed delay).
+same per-worker concurrency) against the bound (requests in flight ÷ delay) and against the
+single-process runtime, at one worker's concurrency and at all workers' together, on the
+local stub server (tests/stub_server.py, its own process, answering every request after a
+fixed delay).
 
 Each run is a fresh run (not a resume) of beam search (width 2, keep 1, depth 3) over about
 `--calls-per-slot` requests per request slot. Requests/s are read over the request phase
 (first request to last answer, as the driver's stack sees them) and over the whole run
-(`generate`, without joining the cluster); starting the workers is timed on its own. The
-single-process row at the same concurrency as one worker gives Ray's overhead there.
+(`generate`, without joining the cluster); starting the workers is timed on its own, and so
+is the CPU the driver's process spends per request (for one process: search, HTTP and all;
+for Ray: the runtime stack, Ray's messages, saving trees), which bounds what one driver
+serves. The single-process row at the same concurrency as one worker gives Ray's overhead.
 
 Run: `RAY_ADDRESS=127.0.0.1:6379 .venv/bin/python bench/ray_throughput.py [--delay 0.2]
 [--concurrency 16] [--workers 1,2,4] [--repeat 1]` (without RAY_ADDRESS, Ray's own rules:
@@ -37,7 +40,7 @@ from journeygen.prompts import load_prompts
 from journeygen.runtime import RuntimeOptions
 from journeygen.runtime.loop import run_batch
 
-Row = tuple[float, float, int, float]  # whole run/s, request phase/s, requests, start-up s
+Row = tuple[float, float, int, float, float]  # run/s, phase/s, requests, start-up s, CPU ms
 
 
 def config(base_url: str) -> RunConfig:
@@ -69,8 +72,8 @@ def one_run(base_url: str, folder: Path, workers: int, per_worker: int, slot_cal
     clock = RequestClock(inner)
     executor: Executor | None = cluster
 
-    async def timed() -> tuple[int, float]:
-        began = time.perf_counter()
+    async def timed() -> tuple[int, float, float]:
+        began, cpu = time.perf_counter(), time.process_time()
         summary = await generate(
             problems_file(folder, count),
             run=f"w{workers}",
@@ -83,14 +86,15 @@ def one_run(base_url: str, folder: Path, workers: int, per_worker: int, slot_cal
             executor=executor,
         )
         await clock.aclose()
-        return summary.usage.calls, time.perf_counter() - began
+        cpu_ms = (time.process_time() - cpu) * 1000 / summary.usage.calls
+        return summary.usage.calls, time.perf_counter() - began, cpu_ms
 
     try:
-        calls, elapsed = run_batch(timed())
+        calls, elapsed, cpu_ms = run_batch(timed())
     finally:
         if cluster is not None:
             cluster.shutdown()
-    return calls / elapsed, calls / (clock.last - clock.first), calls, start_up
+    return calls / elapsed, calls / (clock.last - clock.first), calls, start_up, cpu_ms
 
 
 def main() -> None:
@@ -101,7 +105,10 @@ def main() -> None:
     parser.add_argument("--calls-per-slot", type=int, default=30, help="run length")
     parser.add_argument("--repeat", type=int, default=1, help="runs per row; medians shown")
     args = parser.parse_args()
-    counts = [0, *(int(x) for x in args.workers.split(","))]
+    workers = [int(x) for x in args.workers.split(",")]
+    # one process at one worker's concurrency (Ray's overhead) and at the most workers' total
+    plans = [(0, args.concurrency), (0, args.concurrency * max(workers))]
+    plans += [(count, args.concurrency) for count in workers]
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "stub_server.py"), str(args.delay)],
         stdin=subprocess.PIPE,
@@ -110,14 +117,14 @@ def main() -> None:
     )
     assert server.stdout is not None and server.stdin is not None
     base_url = server.stdout.readline().strip()
-    runs: dict[int, list[Row]] = {}
+    runs: dict[tuple[int, int], list[Row]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(args.repeat):  # rows interleaved: a slow minute hits all of them
-                for workers in counts:
+                for plan in plans:
                     folder = Path(tempfile.mkdtemp(dir=tmp))
-                    row = one_run(base_url, folder, workers, args.concurrency, args.calls_per_slot)
-                    runs.setdefault(workers, []).append(row)
+                    row = one_run(base_url, folder, *plan, args.calls_per_slot)
+                    runs.setdefault(plan, []).append(row)
     finally:
         server.stdin.close()
         server.wait(10)
@@ -125,16 +132,18 @@ def main() -> None:
           f"worker; bound = workers x concurrency / delay")  # fmt: skip
     print(f"CPU cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end; "
           f"median of {args.repeat} run(s) per row")  # fmt: skip
-    print("| executor | workers | requests | requests/s whole run | requests/s request phase "
-          "| bound | achieved/bound | start-up s |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for workers, rows in runs.items():
+    print("| executor | workers | in flight | requests | requests/s whole run | requests/s "
+          "request phase | bound | achieved/bound | start-up s | driver CPU ms/request |"
+          )  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (count, concurrency), rows in runs.items():
         columns = zip(*rows, strict=True)
-        whole, phase, calls, start_up = (statistics.median(column) for column in columns)
-        bound = max(workers, 1) * args.concurrency / args.delay
-        name = "ray" if workers else "one process"
-        print(f"| {name} | {workers or '-'} | {calls:.0f} | {whole:.1f} | {phase:.1f} | "
-              f"{bound:.0f} | {phase / bound:.0%} | {start_up:.1f} |")  # fmt: skip
+        whole, phase, calls, start_up, cpu_ms = (statistics.median(c) for c in columns)
+        slots = max(count, 1) * concurrency
+        bound = slots / args.delay
+        name = "ray" if count else "one process"
+        print(f"| {name} | {count or '-'} | {slots} | {calls:.0f} | {whole:.1f} | {phase:.1f} | "
+              f"{bound:.0f} | {phase / bound:.0%} | {start_up:.1f} | {cpu_ms:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
