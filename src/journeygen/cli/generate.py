@@ -100,7 +100,8 @@ def _critic(config: RunConfig, settings: RunSettings) -> Backend | None:
     help=f"Who writes the steps.  [default: {_DEFAULTS.backend.name}]",
 )
 @click.option(
-    "--model", help="GGUF path (local), model name (openai, anthropic) or script file (fake)."
+    "--model",
+    help="GGUF path (local), model name (openai, anthropic, vllm) or script file (fake).",
 )
 @click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option(
