@@ -1,8 +1,10 @@
 """Compare the search strategies on GSM8K problems with the embedded model at one token budget.
 
 Prints one row per strategy: problems searched, problems whose tree has a correct leaf of the
-model's own, journeys produced (and how many rest on the model's own correct path rather than
-the reference solution), calls, tokens, nodes and wall time. All strategies run side by side
+model's own, journeys produced (and the share that rests on the model's own correct path
+rather than the reference solution), episodes (critique and dialogue: the search's own walk
+to a right answer), detours and reflections per journey, where the reflections' words came
+from, tokens per journey, calls, tokens, nodes and wall time. All strategies run side by side
 in one process on the same problems, seed and backend.
 
     .venv/bin/python bench/strategies.py --limit 20 --max-tokens 4000
@@ -13,14 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from journeygen.backends.local import LocalBackend
 from journeygen.config import RunConfig, SearchConfig
 from journeygen.derive.samples import samples
 from journeygen.judges.answer import AnswerJudge
-from journeygen.models import Tree
+from journeygen.models import Sample, Tree
 from journeygen.problems import load_problems
 from journeygen.prompts import load_prompts
 from journeygen.search import STRATEGIES
@@ -36,6 +39,10 @@ class Row:
     solved: int = 0
     journeys: int = 0
     own_journeys: int = 0
+    episodes: int = 0
+    detours: int = 0
+    reflections: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     tokens: int = 0
     nodes: int = 0
@@ -43,7 +50,9 @@ class Row:
 
 
 def settings(args: argparse.Namespace) -> dict[str, dict[str, object]]:
-    """Each strategy's knobs; the loop caps are high so the shared token budget binds."""
+    """Each strategy's knobs; the loop caps are high so the shared token budget binds
+    (best_of_n sends its solutions in one round, checked against the budget before it, so
+    its round is sized to the budget instead)."""
     common: dict[str, object] = {
         "max_tokens": args.max_tokens,
         "max_nodes": 10_000,
@@ -54,8 +63,19 @@ def settings(args: argparse.Namespace) -> dict[str, dict[str, object]]:
         "beam": {**common, "width": 3, "keep": 2},
         "rollout": {**common, "rollouts": 4},
         "mcts": {**common, "width": 3, "simulations": 10_000},
-        "best_of_n": {**common, "rollouts": 64},
+        "best_of_n": {**common, "rollouts": 4},
+        "critique": {**common, "turns": 1000},
+        "dialogue": {**common, "turns": 1000},
     }
+
+
+def count_walks(row: Row, walks: list[Sample]) -> None:
+    """Detours (backtracks), reflections and their sources over journeys and episodes."""
+    for sample in walks:
+        row.detours += sum(seg.kind == "backtrack" for seg in sample.segments)
+        reflections = [seg for seg in sample.segments if seg.kind == "reflection"]
+        row.reflections += len(reflections)
+        row.sources.update(seg.source for seg in reflections if seg.source is not None)
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
@@ -85,13 +105,20 @@ async def run(args: argparse.Namespace) -> list[Row]:
                 row.nodes += tree.stats.nodes
             row.wall_s = time.perf_counter() - started
             journeys = list(samples(trees, "journey", prompts, run="bench"))
-            row.journeys = len(journeys)
+            episodes = list(samples(trees, "episode", prompts, run="bench"))
+            row.journeys, row.episodes = len(journeys), len(episodes)
             row.own_journeys = sum(j.provenance.path_source == "policy" for j in journeys)
+            count_walks(row, journeys + episodes)
             rows.append(row)
-            print(f"done {strategy} in {row.wall_s:.0f} s", flush=True)
+            print(f"done {strategy} in {row.wall_s:.0f} s: {line(row)}", flush=True)
     finally:
         await backend.aclose()
     return rows
+
+
+def per(total: int, walks: int, *, digits: int = 2) -> str:
+    """A mean per journey or episode, or '-' when there are none."""
+    return f"{total / walks:.{digits}f}" if walks else "-"
 
 
 def table(rows: list[Row], args: argparse.Namespace) -> str:
@@ -100,16 +127,25 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         f"{args.max_tokens} per tree · depth {args.depth} · seed {args.seed} · SmolLM2-135M\n"
     )
     lines = [
-        "| strategy | problems | with a correct leaf | journeys (own path) | calls | tokens "
-        "| nodes | wall s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| strategy | problems | with a correct leaf | journeys | own path | episodes "
+        "| detours / walk | reflections / walk | reflection sources | tokens / walk | calls "
+        "| tokens | nodes | wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.strategy} | {r.problems} | {r.solved} | {r.journeys} ({r.own_journeys}) "
-            f"| {r.calls} | {r.tokens} | {r.nodes} | {r.wall_s:.0f} |"
-        )
-    return head + "\n".join(lines)
+    return head + "\n".join([*lines, *map(line, rows)])
+
+
+def line(r: Row) -> str:
+    """One strategy's row of the table."""
+    walks = r.journeys + r.episodes
+    own = f"{r.own_journeys / r.journeys:.0%}" if r.journeys else "-"
+    sources = ", ".join(f"{name} {n}" for name, n in r.sources.most_common()) or "-"
+    return (
+        f"| {r.strategy} | {r.problems} | {r.solved} | {r.journeys} | {own} | {r.episodes} "
+        f"| {per(r.detours, walks)} | {per(r.reflections, walks)} | {sources} "
+        f"| {per(r.tokens, walks, digits=0)} | {r.calls} | {r.tokens} | {r.nodes} "
+        f"| {r.wall_s:.0f} |"
+    )
 
 
 def main() -> None:
