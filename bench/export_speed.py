@@ -1,22 +1,23 @@
 """Benchmark 4: `journeygen export` of saved trees, trees/s past start-up.
 
-Builds two runs on the scripted fake backend (beam width 3, keep 2, depth 3, so trees have
-wrong branches and journeys have detours; the fake also writes the LLM reflections, so
-journeys read them from the run's text cache): `--problems` trees and a small run of
-`--small` trees. Then times the real command, `journeygen export RUN` (journey and shortcut
-OpenAI rows) as a subprocess on each run, rows interleaved, `--repeat` times: wall time and
-CPU time (user + system, from `os.wait4`). Trees/s past start-up = (N - small) / (median
-time of N - median time of small): the start-up (imports, prompts, manifest) cancels out.
-CPU time is the steadier figure on a shared machine. Then, in this process, the work per tree
-split into its parts (fastest of `--repeat`).
+Builds two runs with `journeygen generate` on the scripted fake backend (beam width 3, keep
+2, depth 3, so trees have wrong branches and journeys have detours; the fake also writes the
+LLM reflections, so journeys read them from the run's text cache): `--problems` trees and a
+small run of `--small` trees. Then times the real command, `journeygen export RUN` (journey
+and shortcut OpenAI rows), as a subprocess on each run, `--repeat` times, rows interleaved:
+wall time and CPU time (user + system, from `os.wait4`). Trees/s past start-up =
+(N - small) / (median time of N - median time of small): the start-up (imports, prompts,
+manifest) cancels out. CPU time is the steadier figure on a shared machine. With `--before
+SRC` (an older checkout's `src`) that checkout builds the runs and its export is timed beside
+this one's. Then, in this process, the work per tree split into its parts (fastest of
+`--repeat`).
 
-Run: `.venv/bin/python bench/export_speed.py [--problems 1000] [--small 10] [--repeat 5]`.
+Run: `.venv/bin/python bench/export_speed.py [--problems 1000] [--repeat 5] [--before SRC]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
@@ -27,14 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from journeygen.backends.fake import FakeBackend
-from journeygen.config import BackendConfig, RunConfig, SearchConfig
 from journeygen.derive.samples import SampleSettings, samples
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.executors.local import generate
 from journeygen.export import Options, export_kinds, write_samples
 from journeygen.prompts import load_prompts
-from journeygen.runtime import RuntimeOptions
 from journeygen.store import RunStore
 
 RESPONSES = [
@@ -46,38 +43,42 @@ RESPONSES = [
 ]
 
 
-def build(folder: Path, run: str, count: int) -> RunStore:
-    """A run of `count` fake-backend trees (and its LLM texts) under `folder/trees`."""
+def build(folder: Path, run: str, count: int, source: str | None) -> RunStore:
+    """A run of `count` fake-backend trees (and its LLM texts) under `folder/trees`, built by
+    `journeygen generate` from `source` (a `src` folder; None: this checkout), so an older
+    checkout can read them too."""
     problems = folder / f"{run}.jsonl"
     rows = (
         {"id": f"p{i}", "question": f"Tom has 3 apples and buys 5 more ({i}).", "answer": "8"}
         for i in range(count)
     )
     problems.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    asyncio.run(
-        generate(
-            problems,
-            run=run,
-            config=RunConfig(
-                backend=BackendConfig(name="fake"),
-                search=SearchConfig(width=3, keep=2, depth=3),
-            ),
-            backend=FakeBackend(RESPONSES, cycle=True, history=False),
-            prompts=load_prompts(),
-            trees_dir=folder / "trees",
-            out_dir=folder / "outputs",
-            runtime=RuntimeOptions(concurrency=8),
-        )
-    )
+    script = folder / "script.json"
+    script.write_text(json.dumps({"responses": RESPONSES, "cycle": True}))
+    command = [sys.executable, "-m", "journeygen", "generate", str(problems), "--run", run]
+    command += ["--backend", "fake", "--model", str(script), "--concurrency", "8"]
+    command += ["--width", "3", "--keep", "2", "--depth", "3"]
+    command += ["--trees-dir", str(folder / "trees"), "--out-dir", str(folder / "outputs")]
+    subprocess.run(command, env=environment(source), check=True, capture_output=True)
     return RunStore(folder / "trees", run)
 
 
-def export_command(folder: Path, run: str) -> tuple[float, float]:
+def environment(source: str | None) -> dict[str, str]:
+    """The environment of a child that imports journeygen from `source` (None: as installed)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = source
+    return env
+
+
+def export_command(folder: Path, run: str, source: str | None) -> tuple[float, float]:
     """Wall and CPU seconds of `journeygen export RUN` as a child process."""
     command = [sys.executable, "-m", "journeygen", "export", run]
     command += ["--trees-dir", str(folder / "trees"), "--out-dir", str(folder / "exports")]
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(source)
+    )
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     if status != 0:
@@ -135,19 +136,29 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=1000)
     parser.add_argument("--small", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--before",
+        help="a `src` folder of an older checkout (`git archive COMMIT src | tar -x -C DIR`): "
+        "its export is timed beside this one's, rows interleaved, on runs it built",
+    )
+    parser.add_argument("--now", help="a `src` folder to time as 'now' (default: this checkout)")
     args = parser.parse_args()
     began = time.perf_counter()
+    versions = (
+        {"now": args.now} if args.before is None else {"before": args.before, "now": args.now}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        big = build(folder, "big", args.problems)
-        build(folder, "small", args.small)
+        big = build(folder, "big", args.problems, args.before)
+        build(folder, "small", args.small, args.before)
         nodes = sum(len(tree.nodes) for tree in big.trees()) / args.problems
-        times: dict[str, list[tuple[float, float]]] = {"small": [], "big": []}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.repeat):
-            for run in ("small", "big"):
-                times[run].append(export_command(folder, run))
-        wall = {run: statistics.median(t[0] for t in times[run]) for run in times}
-        cpu = {run: statistics.median(t[1] for t in times[run]) for run in times}
+            for version, source in versions.items():
+                for run in ("small", "big"):
+                    times.setdefault((version, run), []).append(export_command(folder, run, source))
+        wall = {key: statistics.median(t[0] for t in found) for key, found in times.items()}
+        cpu = {key: statistics.median(t[1] for t in found) for key, found in times.items()}
         counts = {"small": args.small, "big": args.problems}
         print(
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end; "
@@ -156,19 +167,25 @@ def main() -> None:
         print()
         print("| `journeygen export` | trees | journey rows | shortcut rows | wall s | CPU s |")
         print("|---|---:|---:|---:|---:|---:|")
-        for run in ("small", "big"):
-            print(
-                f"| {run} run | {counts[run]} | {rows_of(folder, run, 'journey')} | "
-                f"{rows_of(folder, run, 'shortcut')} | {wall[run]:.2f} | {cpu[run]:.2f} |"
-            )
         extra = args.problems - args.small
-        print(
-            f"| **trees/s past start-up** | {extra} more | | | "
-            f"**{extra / (wall['big'] - wall['small']):.0f}** (wall) | "
-            f"**{extra / (cpu['big'] - cpu['small']):.0f}** (CPU) |"
-        )
+        for version in versions:
+            for run in ("small", "big"):
+                key = (version, run)
+                print(
+                    f"| {version}, {run} run | {counts[run]} | "
+                    f"{rows_of(folder, run, 'journey')} | {rows_of(folder, run, 'shortcut')} | "
+                    f"{wall[key]:.2f} | {cpu[key]:.2f} |"
+                )
+            big_key, small_key = (version, "big"), (version, "small")
+            print(
+                f"| **{version}: trees/s past start-up** | {extra} more | | | "
+                f"**{extra / (wall[big_key] - wall[small_key]):.0f}** (wall) | "
+                f"**{extra / (cpu[big_key] - cpu[small_key]):.0f}** (CPU) |"
+            )
         print()
-        print(f"In process, {args.problems} trees, CPU s (fastest of {args.repeat}):")
+        print(
+            f"In process (this checkout), {args.problems} trees, CPU s (fastest of {args.repeat}):"
+        )
         print()
         print("| part | CPU s | ms a tree |")
         print("|---|---:|---:|")
