@@ -26,7 +26,13 @@ from test_faults import files, text_lines, write_problems
 from journeygen.backends.build import make_backend
 from journeygen.cli.executor_options import Placement, RayRun, start_ray
 from journeygen.cli.runtime_options import RunSettings
-from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
+from journeygen.config import (
+    BackendConfig,
+    CriticConfig,
+    JourneyConfig,
+    RunConfig,
+    SearchConfig,
+)
 from journeygen.executors.local import RunSummary, generate
 from journeygen.models import Usage
 from journeygen.prompts import load_prompts
@@ -137,6 +143,7 @@ async def run_on_ray(
             trees_dir=folder / "trees",
             out_dir=folder / "out",
             runtime=ray_run.runtime,
+            critic=ray_run.critic,
             executor=ray_run.cluster,
         )
     finally:
@@ -145,7 +152,11 @@ async def run_on_ray(
 
 
 async def run_here(folder: Path, config: RunConfig, problems: Path) -> RunSummary:
-    backend = make_backend("openai", model="stub", base_url=config.backend.base_url, seed=7)
+    """The same run in this process (the CLI's way to build its models)."""
+    spec = settings(RuntimeOptions())
+    backend = spec.backend(config.backend, config.seed).build()
+    named = config.critic_backend()
+    critic = spec.backend(named, config.seed).build() if named is not None else None
     try:
         return await generate(
             problems,
@@ -156,9 +167,12 @@ async def run_here(folder: Path, config: RunConfig, problems: Path) -> RunSummar
             trees_dir=folder / "trees",
             out_dir=folder / "out",
             runtime=RuntimeOptions(concurrency=PER_WORKER),
+            critic=critic,
         )
     finally:
         await backend.aclose()
+        if critic is not None:
+            await critic.aclose()
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +217,33 @@ async def test_trees_and_exports_are_the_bytes_of_one_process(
         "concurrency": PER_WORKER,
     }
     assert manifest["usage"]["calls"] == paid
+
+
+async def test_a_dialogue_with_its_own_critic_model_is_the_bytes_of_one_process(
+    ray_address: str, server: StubServer, tmp_path: Path
+) -> None:
+    """The critic's requests go through a stack of their own on the driver, and to the
+    critic model each worker loaded beside the run's."""
+    problems = write_problems(tmp_path / "r.jsonl", 4)
+    config = RunConfig(
+        seed=3,
+        backend=BackendConfig(name="openai", model="stub", base_url=server.base_url),
+        search=SearchConfig(strategy="dialogue", turns=4),
+        critic=CriticConfig(backend="openai", model="critic", base_url=server.base_url),
+    )
+    await run_here(tmp_path / "single", config, problems)
+    runtime = RuntimeOptions(concurrency=PER_WORKER)
+    summary, _ = await run_on_ray(tmp_path / "ray", config, 2, runtime, problems)
+    assert summary.exported["episode"]
+    assert files(tmp_path / "ray/trees") == files(tmp_path / "single/trees")
+    assert files(tmp_path / "ray/out") == files(tmp_path / "single/out")
+    asked: dict[str, list[tuple[str, int, str]]] = {}
+    for run in ("single", "ray"):  # the critic's answers, in its own cache, the same ones
+        with sqlite3.connect(tmp_path / run / "trees/r/critic-cache.sqlite") as db:
+            asked[run] = db.execute("SELECT key, idx, completion FROM samples").fetchall()
+            sent = db.execute("SELECT request FROM requests").fetchall()
+            assert {json.loads(request)["backend"] for (request,) in sent} == {"openai:critic"}
+    assert asked["ray"] and sorted(asked["ray"]) == sorted(asked["single"])
 
 
 async def test_a_worker_killed_mid_run_costs_only_its_requests_in_flight(
