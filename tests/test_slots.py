@@ -1,13 +1,18 @@
 """Request slots go to the tree with the fewest answers first, so a run's open trees advance
-together; a request cancelled while it waits never keeps or loses a slot."""
+together; a request cancelled while it waits never keeps or loses a slot; the last problems
+of a run are opened at once."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from journeygen.backends.base import ChatMessage, Completion, SamplingOptions
+from journeygen.config import BackendConfig, RunConfig, SearchConfig
+from journeygen.executors.local import generate
 from journeygen.models import Usage
-from journeygen.runtime import CURRENT_PROBLEM
+from journeygen.prompts import load_prompts
+from journeygen.runtime import CURRENT_PROBLEM, RuntimeOptions
 from journeygen.runtime.limits import Gate, LimitedBackend, Slots
 
 
@@ -89,3 +94,54 @@ async def test_the_tree_with_fewer_answers_asks_first() -> None:
     await asyncio.gather(blocker, *queued)
     assert inner.order == ["old", "new", "new", "old", "old"]
     assert limited.answered == 7 and limited.answered_by == {"old": 5, "new": 2}
+
+
+class _Timed(_Recorder):
+    """Answers after a short wait, noting how many trees are open when a tree first asks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go.set()
+        self.started: set[str | None] = set()
+        self.finished: set[str] = set()
+        self.open_at_start: dict[str, int] = {}
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        problem = CURRENT_PROBLEM.get()
+        if problem is not None and problem not in self.started:
+            self.started.add(problem)
+            self.open_at_start[problem] = len(self.started) - len(self.finished)
+        await asyncio.sleep(0.01)
+        return [
+            Completion(text="The answer is 8.", finish_reason="stop", usage=Usage(calls=1))
+            for _ in range(options.n)
+        ]
+
+
+async def test_the_last_problems_open_at_once_beside_the_trees_in_flight(tmp_path: Path) -> None:
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(
+        "".join(f'{{"id": "p{i}", "question": "What is {i} + 8 - {i}?", "answer": "8"}}\n'
+        for i in range(12))
+    )  # fmt: skip
+    backend = _Timed()
+    await generate(
+        problems,
+        run="r",
+        config=RunConfig(
+            backend=BackendConfig(name="openai", model="m"), search=SearchConfig(depth=2)
+        ),
+        backend=backend,
+        prompts=load_prompts(),
+        trees_dir=tmp_path / "trees",
+        out_dir=tmp_path / "out",
+        runtime=RuntimeOptions(concurrency=2),
+        on_tree=lambda tree, reused: backend.finished.add(tree.problem.id),
+    )
+    # 2 slots: one tree a slot while more than 4 problems are left, then all of them at once
+    early = [backend.open_at_start[f"p{i}"] for i in range(7)]
+    late = [backend.open_at_start[f"p{i}"] for i in range(8, 12)]
+    assert max(early) <= 2 and max(late) > 2
+    assert max(backend.open_at_start.values()) <= 2 * 3

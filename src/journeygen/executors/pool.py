@@ -1,6 +1,6 @@
-"""The worker pool of a run: a few workers per request slot, each building one tree after the
-other, saving it as soon as it is done, then asking the LLM texts its journeys need
-(reflections, rewrites) through the same runtime stack."""
+"""The worker pool of a run: one worker per request slot (more for the last problems), each
+building one tree after the other, saving it as soon as it is done, then asking the LLM texts
+its journeys need (reflections, rewrites) through the same runtime stack."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ __all__ = ["MANIFEST_EVERY_S", "TREES_PER_SLOT", "TreeCallback", "build_trees"]
 
 TreeCallback = Callable[[Tree, bool], None]
 MANIFEST_EVERY_S = 1.0  # a manifest of 10k problem ids is rewritten at most once a second
-TREES_PER_SLOT = 3  # open trees per request slot: see `build_trees`
+TREES_PER_SLOT = 3  # open trees per request slot for the last problems: see `build_trees`
 
 
 async def build_trees(
@@ -38,23 +38,26 @@ async def build_trees(
     texts: SampleSettings,
     search_tree: SearchTree,
 ) -> None:
-    """Second pass over the problems (those the manifest lists): `TREES_PER_SLOT` workers per
-    request slot (one when there is one slot), each building one tree after the other, so at
-    most that many trees are in memory.
+    """Second pass over the problems (those the manifest lists): one worker per request slot,
+    each building one tree after the other, and for the last problems `TREES_PER_SLOT` - 1
+    more per slot, so at most `TREES_PER_SLOT` trees a slot are in memory.
 
-    More trees than slots, so the run ends with its slots full: when the last problem has been
-    taken, the open trees must hold enough requests to keep every slot busy while the youngest
-    tree walks its remaining levels, one answer after the other. The slots serve the tree with
-    the fewest answers first (`runtime.limits.Slots`), so the open trees advance together and
-    finish together instead of one by one (`bench/run_phases.py`, 64 slots, 2 s a request:
-    the last stretch under 90% busy went from 6.9 s with one tree a slot served first come to
-    1.2 s, and the request phase from 84% to 95% of the bound). One slot (the embedded model,
-    the scripted fake) keeps one tree, so requests go out in a fixed order. A finished tree
-    (built now or reused) then gets its LLM texts, each kept as it arrives. `search_tree`
-    builds a tree here or on another machine (`executors.searching`).
+    One tree a slot while problems remain: a worker that owns its slot sends its next request
+    as soon as it has judged the answer, where a tree waiting for a slot would get it only on
+    the event loop's next round (`bench/slot_handover.py`: 86% of the bound with 2 trees a
+    slot at 0.5 ms of work per answer, 99% with one). For the last problems, every remaining
+    one is opened at once, beside the trees in flight, and the slots serve the tree with the
+    fewest answers first (`runtime.limits.Slots`): the open trees then hold enough requests to
+    keep every slot busy while the youngest walks its remaining levels, and they finish
+    together instead of one by one (`bench/run_phases.py`, 64 slots, 2 s a request: the last
+    stretch under 90% busy went from 5.0 s to about 1 s, and the request phase from 92% to
+    96% of the bound). One slot (the embedded model, the scripted fake) keeps one tree, so
+    requests go out in a fixed order. A finished tree (built now or reused) then gets its LLM
+    texts, each kept as it arrives. `search_tree` builds a tree here or on another machine
+    (`executors.searching`).
     """
     slots = runtime.concurrency or default_concurrency(manifest.config.backend.name)
-    workers = slots if slots == 1 else TREES_PER_SLOT * slots
+    extra = 0 if slots == 1 else (TREES_PER_SLOT - 1) * slots  # workers for the endgame
     errors: list[Exception] = []
     last_manifest = time.monotonic()
 
@@ -117,8 +120,17 @@ async def build_trees(
         await ask_texts(tree)  # a run stopped in its text phase left some unasked
         record(tree, reused=True)
 
-    async def worker(items: Iterator[Problem | Tree]) -> None:
+    left = len(manifest.problems)  # problems no worker has taken yet
+    endgame = asyncio.Event()  # set when the last problems are to be taken: extra trees open
+
+    async def worker(items: Iterator[Problem | Tree], *, late: bool = False) -> None:
+        nonlocal left
+        if late:
+            await endgame.wait()
         for item in items:
+            left -= 1
+            if left <= extra:  # the last problems: open them all, beside the trees in flight
+                endgame.set()
             if stack.gate.reason is not None:
                 summary.pending += 1
                 continue
@@ -127,8 +139,14 @@ async def build_trees(
             except Exception as exc:  # a bug or a disk error: stop every worker, report it
                 errors.append(exc)
                 stack.gate.stop("stopped by an error", abort=True)
+        endgame.set()  # nothing left to take (even if the file lost a problem since)
 
     problems = to_build()
-    await asyncio.gather(*(worker(problems) for _ in range(workers)))
+    if left <= extra:
+        endgame.set()
+    await asyncio.gather(
+        *(worker(problems) for _ in range(slots)),
+        *(worker(problems, late=True) for _ in range(extra)),
+    )
     if errors:
         raise errors[0]
