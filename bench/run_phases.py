@@ -14,7 +14,7 @@ GSM8K problems from `../shared/data/gsm8k_test.jsonl`, default search settings u
 - `tail`: 300 problems at concurrency 64, 0.5 s: requests/s over the whole `generate` call
   (first pass, stack, trees, texts, export) and over its request phase (first request to
   last answer), and where the slots stood idle; the pool as it is next to the pool as it was
-  (one open tree a slot, slots first come), rows interleaved.
+  (one open tree a slot to the end, slots first come), rows interleaved.
 
 Requests are counted by the server (every answered request) and by the run's manifest.
 Run: `.venv/bin/python bench/run_phases.py [--sections texts,wide,tail] [--repeat 1]`.
@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GSM8K = ROOT.parent / "shared" / "data" / "gsm8k_test.jsonl"
 SAMPLE_S = 0.005
 BEFORE = "before: one tree a slot, first come"
-NOW = "now: 3 trees a slot, fewest answers first"
+NOW = "now: last problems opened at once, fewest answers first"
 HTTP = True  # --no-http: an in-process backend with the same answers and delay
 sys.path.insert(0, str(ROOT / "tests"))
 from stub_server import answer_text  # noqa: E402
@@ -332,8 +332,9 @@ def wide_section(repeat: int) -> None:
 
 @contextlib.contextmanager
 def one_tree_a_slot_first_come() -> Iterator[None]:
-    """The pool as it was before: one open tree per request slot, slots served first come
-    (every request the same priority), to measure it side by side with the pool now."""
+    """The pool as it was before: one open tree per request slot to the end, slots served
+    first come (every request the same priority), to measure it side by side with the pool
+    now."""
     trees_per_slot, acquire = pool.TREES_PER_SLOT, Slots.acquire
 
     async def first_come(self: Slots, priority: int) -> None:
