@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import json
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,15 @@ from journeygen.prompts import load_prompts
 from journeygen.runtime import Price, RuntimeOptions, load_prices
 from journeygen.store import RunStore
 
-# On Linux, Ray turns 127.0.0.1 into the machine's outward address; as it does on macOS, this
-# keeps a one-node cluster (and every connection to it) on the loopback interface. Ray reads
-# it once, when imported: so here, before the import (the cluster and drivers inherit it).
-LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+# On Linux, Ray turns 127.0.0.1 into the machine's outward address; as it does on macOS, the
+# first keeps a one-node cluster (and every connection to it) on the loopback interface. The
+# test cluster asks for a token of this session, whatever ~/.ray holds. Ray reads these once,
+# when imported: so here, before the import (the cluster, drivers and workers inherit them).
+LOOPBACK = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_AUTH_MODE": "token",
+    "RAY_AUTH_TOKEN": secrets.token_hex(16),
+}
 os.environ.update(LOOPBACK)
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'journeygen[ray]'")
 pytestmark = [
@@ -126,26 +132,40 @@ def settings(runtime: RuntimeOptions) -> RunSettings:
     )
 
 
+Meanwhile = Callable[[RayRun, "asyncio.Task[RunSummary]"], Awaitable[None]]
+
+
 async def run_on_ray(
-    folder: Path, config: RunConfig, workers: int, runtime: RuntimeOptions, problems: Path
+    folder: Path,
+    config: RunConfig,
+    workers: int,
+    runtime: RuntimeOptions,
+    problems: Path,
+    meanwhile: Meanwhile | None = None,
 ) -> tuple[RunSummary, RayRun]:
-    """What `generate --executor ray --workers N` does, in this process."""
+    """What `generate --executor ray --workers N` does, in this process; `meanwhile` runs
+    beside it (to kill a worker, say)."""
     prompts = load_prompts()
     placement = Placement(executor="ray", workers=workers, cpus=0.5)
     ray_run = start_ray(placement, config, settings(runtime), prompts)
     try:
-        summary = await generate(
-            problems,
-            run="r",
-            config=config,
-            backend=ray_run.backend,
-            prompts=prompts,
-            trees_dir=folder / "trees",
-            out_dir=folder / "out",
-            runtime=ray_run.runtime,
-            critic=ray_run.critic,
-            executor=ray_run.cluster,
+        run = asyncio.create_task(
+            generate(
+                problems,
+                run="r",
+                config=config,
+                backend=ray_run.backend,
+                prompts=prompts,
+                trees_dir=folder / "trees",
+                out_dir=folder / "out",
+                runtime=ray_run.runtime,
+                critic=ray_run.critic,
+                executor=ray_run.cluster,
+            )
         )
+        if meanwhile is not None:
+            await meanwhile(ray_run, run)
+        summary = await run
     finally:
         ray_run.cluster.shutdown()
     return summary, ray_run
@@ -263,34 +283,19 @@ async def test_a_worker_killed_mid_run_costs_only_its_requests_in_flight(
         return write(store, problem_id, text)
 
     monkeypatch.setattr(RunStore, "write_tree_json", counting)
-    server.reset()
-    config = stub_config(server)
-    prompts = load_prompts()
-    runtime = RuntimeOptions(concurrency=PER_WORKER)
-    ray_run = start_ray(Placement("ray", 2, 0.5), config, settings(runtime), prompts)
-    victim = ray_run.cluster.workers[0]["pid"]
-    run = asyncio.create_task(
-        generate(
-            problems,
-            run="r",
-            config=config,
-            backend=ray_run.backend,
-            prompts=prompts,
-            trees_dir=tmp_path / "trees",
-            out_dir=tmp_path / "out",
-            runtime=ray_run.runtime,
-            executor=ray_run.cluster,
-        )
-    )
-    try:
+
+    async def kill_half_way(ray_run: RayRun, run: asyncio.Task[RunSummary]) -> None:
         deadline = time.monotonic() + 60
-        while sum(server.answered.values()) < paid // 2:  # kill half-way
+        while sum(server.answered.values()) < paid // 2:
             assert not run.done() and time.monotonic() < deadline
             await asyncio.sleep(0.005)
-        os.kill(victim, signal.SIGKILL)
-        summary = await run
-    finally:
-        ray_run.cluster.shutdown()
+        os.kill(ray_run.cluster.workers[0]["pid"], signal.SIGKILL)
+
+    server.reset()
+    runtime = RuntimeOptions(concurrency=PER_WORKER)
+    summary, _ = await run_on_ray(
+        tmp_path, stub_config(server), 2, runtime, problems, kill_half_way
+    )
     assert summary.status == Counter(complete=PROBLEMS)
     same_run(tmp_path, single_dir)
     assert set(written.values()) == {1}  # no tree written twice

@@ -24,7 +24,13 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError
 
-from journeygen.backends.base import BackendError, ChatMessage, Completion, SamplingOptions
+from journeygen.backends.base import (
+    BackendError,
+    ChatMessage,
+    Completion,
+    RunStopped,
+    SamplingOptions,
+)
 from journeygen.config import RunConfig
 from journeygen.executors.ray.wire import (
     Layer,
@@ -65,6 +71,7 @@ class _Slot:
     index: int
     handle: Any  # ray.actor.ActorHandle of a TreeWorker
     calls: asyncio.Semaphore  # its model's requests in flight (the per-worker concurrency)
+    token: str  # the incarnation now running (a restart gets a new one)
     calling: int = 0
     trees: int = 0
     received: int = 0  # the last batch of requests taken from its outbox
@@ -76,16 +83,25 @@ class _Slot:
 _ROUTE: ContextVar[_Slot | None] = ContextVar("journeygen_ray_route", default=None)
 """The worker whose model answers a request: the one whose search asked it, or for the
 driver's own requests (LLM texts) the worker that built the tree."""
+_ASKER: ContextVar[str | None] = ContextVar("journeygen_ray_asker", default=None)
+"""The incarnation of the worker whose search asked the request being served (None for the
+driver's own requests): once it is lost, its requests are not asked of any model, since the
+tree is built again and asks them itself (asking both would pay one answer twice)."""
 
 
 class _Session:
     """The workers of one run, serving their searches' requests through `stack`."""
 
-    def __init__(self, handles: list[Any], concurrency: int, stack: Stack, config: RunConfig):
-        self.slots = [_Slot(i, h, asyncio.Semaphore(concurrency)) for i, h in enumerate(handles)]
+    def __init__(
+        self, cluster: RayCluster, concurrency: int, stack: Stack, config: RunConfig
+    ) -> None:
+        self.slots = [
+            _Slot(i, handle, asyncio.Semaphore(concurrency), worker["token"])
+            for i, (handle, worker) in enumerate(zip(cluster.handles, cluster.workers, strict=True))
+        ]
         # one request at a time (the embedded model): one tree a worker, so each worker's
         # model gets its requests in a fixed order, as one process with one slot does
-        self.room = asyncio.Semaphore(len(handles)) if concurrency == 1 else None
+        self.room = asyncio.Semaphore(len(self.slots)) if concurrency == 1 else None
         self.stack = stack
         self.config = config
         self.tasks: set[asyncio.Task[None]] = set()
@@ -127,6 +143,7 @@ class _Session:
 
     async def _serve(self, slot: _Slot, request: Request) -> None:
         _ROUTE.set(slot)
+        _ASKER.set(request.ticket.partition(":")[0])
         CURRENT_PROBLEM.set(request.problem)  # the failure log names the tree
         stack = self.stack if request.layer == "policy" else self.stack.critic
         try:
@@ -197,7 +214,7 @@ class _Session:
     async def _check(self, slot: _Slot) -> None:
         """After a loss: wait for Ray's restart of the worker, or mark it gone for good."""
         try:
-            await slot.handle.describe.remote()
+            slot.token = (await slot.handle.describe.remote())["token"]
         except RayActorError:
             slot.dead = True
 
@@ -205,9 +222,11 @@ class _Session:
         self, layer: Layer, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
         """Ask a worker's model, at most `concurrency` requests per worker at once."""
-        slot = _ROUTE.get()
+        slot, asker = _ROUTE.get(), _ASKER.get()
         wire = ([dict(m) for m in messages], options.model_dump(mode="json"))
         for _ in range(TRIES):
+            if asker is not None and (slot is None or slot.dead or slot.token != asker):
+                raise RunStopped("the ray worker that asked was lost; its tree is built again")
             if slot is None or slot.dead:
                 slot = min(self.slots, key=lambda s: (s.dead, s.calling))
             async with slot.calls:
@@ -314,7 +333,7 @@ class RayCluster:
     async def searching(
         self, stack: Stack, config: RunConfig, prompts: PromptSet
     ) -> AsyncIterator[SearchTree]:
-        session = _Session(self.handles, self.concurrency, stack, config)
+        session = _Session(self, self.concurrency, stack, config)
         self.session = session
         session.start()
         try:

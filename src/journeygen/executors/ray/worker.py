@@ -141,7 +141,12 @@ class TreeWorker:
         """Who this worker is and the model names its backends resolved (the driver keys
         the request cache and prices with them, as a single-process run would)."""
         models = {layer: getattr(model, "model", None) for layer, model in self.models.items()}
-        return {"pid": os.getpid(), "host": socket.gethostname(), "models": models}
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "models": models,
+            "token": self.outbox.token,  # this incarnation's: its tickets start with it
+        }
 
     async def search(self, problem_json: str) -> str:
         """One problem's tree, as saved on disk."""
