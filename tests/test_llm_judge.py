@@ -17,6 +17,7 @@ from journeygen.judges.answer import AnswerJudge
 from journeygen.judges.arithmetic import ArithmeticJudge
 from journeygen.judges.base import make_judges
 from journeygen.judges.llm import VERDICT_SCHEMA, JudgeOutputError, LLMJudge, parse_verdict
+from journeygen.judges.reasons import recorded_reason
 from journeygen.models import Node, Problem, Verdict
 from journeygen.prompts import load_prompts
 
@@ -181,4 +182,4 @@ async def test_the_embedded_model_answers_in_the_schema(local_backend: LocalBack
         assert verdict.reason.startswith("no valid verdict from the LLM judge after 3 attempts")
     else:
         last = parse_verdict(answers[-1].text)
-        assert (verdict.label, verdict.reason) == (last.label, last.reason)
+        assert (verdict.label, verdict.reason) == (last.label, recorded_reason(last.reason))

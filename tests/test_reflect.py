@@ -4,6 +4,7 @@ answer, and stock markers stay rare."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from functools import partial
 from itertools import pairwise
 
@@ -11,7 +12,7 @@ from hand_cases import leaf
 
 from journeygen.derive.journey import extract_journey
 from journeygen.derive.linearize import Markers, linearize
-from journeygen.derive.reflect import reflect
+from journeygen.derive.reflect import PHRASE_ORIGIN, Phrases, reflect, reflection_origin
 from journeygen.derive.texts import TextCache
 from journeygen.judges.labels import backup_labels
 from journeygen.models import Journey, Node, Problem, ReflectionSource, Tree, Verdict
@@ -65,12 +66,44 @@ def reflections(
 DEFAULT: list[ReflectionSource] = ["judge", "arithmetic", "answer", "llm", "phrase"]
 
 
-def test_the_judges_written_reason_comes_first() -> None:
-    found = reflections(pens_tree(llm("The product 48 \u00d7 5 is computed wrongly")), DEFAULT)
+def test_a_judges_reason_that_says_why_is_used_when_no_claim_is_more_exact() -> None:
+    tree = pens_tree(llm("The product 48 \u00d7 5 is computed wrongly"))
+    found = reflections(tree, ["judge", "answer", "phrase"])
     source, text = found["2"]
     assert source == "judge"
     assert "the product 48 \u00d7 5 is computed wrongly" in text
     assert found["3"][0] == "answer"
+
+
+def test_an_exact_arithmetic_claim_beats_the_judges_sentence_whatever_the_order() -> None:
+    found = reflections(pens_tree(llm("The product 48 \u00d7 5 is computed wrongly")), DEFAULT)
+    source, text = found["2"]
+    assert source == "arithmetic"
+    assert "48 \u00d7 5 is 240, not 204" in text and "computed wrongly" not in text
+
+
+def test_a_vacuous_judge_reason_gives_way_to_the_arithmetic_claim() -> None:
+    for vacuous in ("incorrect", "Incorrect.", "The step is wrong.", "204", "48 \u00d7 5 = 204"):
+        found = reflections(pens_tree(llm(vacuous)), DEFAULT)
+        assert found["2"][0] == "arithmetic", vacuous
+        assert "48 \u00d7 5 is 240, not 204" in found["2"][1]
+
+
+def test_incorrect_alone_is_never_a_reflection() -> None:
+    tree = pens_tree(llm("incorrect"))
+    tree.node("3").verdicts.append(llm("incorrect"))
+    for sources in (["judge"], ["judge", "phrase"], DEFAULT, ["judge", "llm"]):
+        for node_id, (source, text) in reflections(tree, sources, TextCache()).items():
+            assert source != "judge", (sources, node_id)
+            assert not text.rstrip(".").lower().endswith("incorrect"), text
+
+
+def test_the_most_specific_reason_wins_among_several_judges() -> None:
+    """A vague sentence comes before a precise one on the step: the precise one is used."""
+    vague = Verdict(judge="human", label="incorrect", reason="The reasoning does not follow.")
+    precise = llm("It multiplies 48 by 5 but writes 204 for the product")
+    found = reflections(pens_tree(vague, precise), ["judge", "phrase"])
+    assert found["2"][0] == "judge" and "writes 204 for the product" in found["2"][1]
 
 
 def test_the_arithmetic_claim_when_no_judge_wrote_why() -> None:
@@ -90,6 +123,24 @@ def test_the_answer_recheck_names_the_wrong_answer_never_the_gold() -> None:
     assert source == "answer" and "250" in text and "242" not in text
     assert found["2"][0] == "phrase"  # an inner step has no final answer to re-check
     assert found["2"][1] in load_prompts().phrase_list("reflection_generic")
+
+
+def test_a_vague_llm_reflection_is_not_used() -> None:
+    tree = pens_tree()
+    texts = TextCache()
+    reflections(tree, ["llm", "phrase"], texts)
+    for key in list(texts.missing):
+        texts.put(key, "reflect", "I made a mistake there and it is wrong.")
+    found = reflections(tree, ["llm", "phrase"], texts)
+    assert {source for source, _ in found.values()} == {"phrase"}
+
+
+def test_the_llm_is_asked_only_when_it_could_beat_every_verdict() -> None:
+    texts = TextCache()
+    reflections(pens_tree(), ["arithmetic", "llm", "answer", "phrase"], texts)
+    asked = [r.messages[1]["content"] for r in texts.missing.values()]
+    # step 2 has an exact claim (more specific than any text); step 3 only an answer re-check
+    assert len(asked) == 1 and "The answer is 250." in asked[0]
 
 
 def test_llm_reflections_come_from_the_text_cache_and_misses_are_recorded() -> None:
@@ -151,3 +202,41 @@ def test_a_sample_has_at_most_one_marker_per_n_segments() -> None:
         paragraphs = sample.thought.split("\n\n")
         marked = [i for i, p in enumerate(paragraphs) if p.startswith(heads)]
         assert all(b - a >= 4 for a, b in pairwise(marked))
+
+
+def test_a_journey_goes_through_a_phrase_list_before_it_repeats_one() -> None:
+    prompts = load_prompts()
+    choices = prompts.phrase_list("reflection_generic")
+    n = len(choices)
+    firsts: Counter[str] = Counter()
+    for seed in range(600):
+        phrases = Phrases(prompts, random.Random(seed))
+        picks = [phrases.pick("reflection_generic") for _ in range(2 * n)]
+        assert sorted(picks[:n]) == sorted(picks[n:]) == sorted(choices)
+        assert all(a != b for a, b in pairwise(picks))
+        firsts[picks[0]] += 1
+    # seeded but spread: over many journeys each phrasing is near its even share
+    assert all(0.75 * 600 / n <= count <= 1.25 * 600 / n for count in firsts.values())
+    assert len(firsts) == n
+
+
+def test_the_origin_of_a_reflection_names_its_verdict_and_what_was_passed_over() -> None:
+    tree = pens_tree(llm("incorrect"))
+    journey = reflect(detoured(tree), tree, load_prompts(), sources=DEFAULT, texts=None, seed=0)
+    segment = next(s for s in journey.segments if s.kind == "reflection" and s.node_id == "2")
+    origin = reflection_origin(segment, tree, DEFAULT)
+    assert origin["source"] == "arithmetic"
+    assert origin["reason"] == "48 \u00d7 5 is 240, not 204"
+    assert origin["passed_over"] == [
+        {"source": "judge", "judge": "llm", "reason": "incorrect", "why": "restates the label"}
+    ]
+
+
+def test_a_stock_phrase_says_no_source_had_a_reason_and_what_was_passed_over() -> None:
+    tree = pens_tree(llm("incorrect"))
+    sources: list[ReflectionSource] = ["judge", "phrase"]
+    journey = reflect(detoured(tree), tree, load_prompts(), sources=sources, texts=None, seed=0)
+    segment = next(s for s in journey.segments if s.kind == "reflection" and s.node_id == "2")
+    origin = reflection_origin(segment, tree, sources)
+    assert (origin["source"], origin["reason"]) == ("phrase", PHRASE_ORIGIN)
+    assert [p["why"] for p in origin["passed_over"]] == ["restates the label"]

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from journeygen.cli.common import out_dir_option, stderr, stdout, trees_dir_option
 from journeygen.cli.journey_options import journey_options, sample_settings
+from journeygen.cli.reflection_tables import reflection_tables
 from journeygen.derive.samples import samples
 from journeygen.prompts import load_prompts
 from journeygen.store import RunStore, StoreError
@@ -43,6 +44,8 @@ def run_stats(
         shortcuts=list(samples(trees, "shortcut", prompts, run=store.run, settings=settings)),
         rejects=_count_lines(out_dir / store.run / "rejects.jsonl"),
         episodes=list(samples(trees, "episode", prompts, run=store.run, settings=settings)),
+        prompts=prompts,
+        journey=journey,
     )
 
 
@@ -97,7 +100,8 @@ def _tables(stats: RunStats) -> list[Table]:
     for kind, length in stats.lengths.items():
         lengths.add_row(kind, "chars", *_dist(length.chars))
         lengths.add_row(kind, "tokens", *_dist(length.tokens))
-    return [counts, detours, sources, lengths, *_trust_tables(stats.evidence)]
+    reflections = reflection_tables(stats.reflections)
+    return [counts, detours, sources, lengths, *reflections, *_trust_tables(stats.evidence)]
 
 
 EVIDENCE_NAMES = {
@@ -171,7 +175,8 @@ def stats_command(
     journey: dict[str, Any],
 ) -> None:
     """Problems, trees, journeys and shortcuts of RUN; detours per journey; where the
-    reflections came from; long-thought lengths (chars, tokens) of journeys vs shortcuts;
+    reflections came from, how many say why, how varied their wording is, and why a journey
+    has fewer detours than asked; long-thought lengths (chars, tokens) of journeys vs shortcuts;
     the rewrite fidelity pass rate; rejects; and how far the labels can be trusted: the
     evidence behind each correct-path step, policy vs reference paths, cut and padding
     steps, how final answers are stated, journeys whose path fails the arithmetic check.

@@ -6,17 +6,22 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from journeygen.config import JourneyConfig
+from journeygen.config import REFLECTION_SOURCES, JourneyConfig, ReflectionSource
+from journeygen.derive.reflect import INFORMATIVE, best_offer
 from journeygen.judges import BACKUP, traits
 from journeygen.judges.labels import solved_leaves
 from journeygen.judges.redundancy import is_padding
 from journeygen.models import Journey, Node, PathSource, Segment, Tree
 
 __all__ = [
+    "SHORT_REASONS",
     "correct_leaf",
+    "detour_shortfall",
     "extract_journey",
     "extract_journeys",
     "extract_shortcut",
@@ -26,6 +31,14 @@ __all__ = [
 ATTEMPTS_PER_SAMPLE = 4  # seeded tries per wanted journey before giving up on distinct ones
 _T = TypeVar("_T")
 _WORD = re.compile(r"[A-Za-z]+|\d+")
+# Why a journey has fewer detours than asked, in the order they are told.
+SHORT_REASONS: dict[str, str] = {
+    "wrong_trials": "more wrong siblings wait at steps that have --wrong-trials detours already",
+    "no_reflection": "wrong siblings whose error no listed reflection source can explain",
+    "too_deep": "wrong siblings whose error lies deeper than --detour-depth, or never shows",
+    "only_unknown": "the other siblings are only unknown (never shown wrong)",
+    "no_wrong_sibling": "no other wrong sibling along the correct path",
+}
 
 
 def correct_leaf(tree: Tree) -> Node | None:
@@ -156,6 +169,73 @@ class _Detours:
         return chain
 
 
+@dataclass
+class _Survey:
+    """The detours a correct path offers: usable chains by position (each with whether its
+    reflection will say why), and the wrong siblings that could not be used, by why not."""
+
+    chains: dict[int, list[tuple[list[Node], bool]]] = field(default_factory=dict)
+    unused: Counter[str] = field(default_factory=Counter)
+
+
+def _survey(
+    tree: Tree,
+    path: Sequence[Node],
+    rng: random.Random,
+    *,
+    detour_depth: int,
+    sources: Sequence[ReflectionSource],
+) -> _Survey:
+    """Every sibling of the path's steps, followed to its error when it can be a detour, or
+    counted under why not, so `stats` can say why a journey is short."""
+    finder = _Detours(tree)
+    survey = _Survey()
+    for index, step in enumerate(path):
+        parent = path[index - 1].id if index else None
+        for child in tree.children(parent):
+            if child.id == step.id or child.label == "correct":
+                continue
+            if child.label == "unknown":
+                survey.unused["only_unknown"] += 1
+            elif finder.distance[child.id] > detour_depth:
+                survey.unused["too_deep"] += 1
+            else:
+                chain = finder.follow(child, rng)
+                best = best_offer(chain[-1], tree, sources)
+                if best is None and "llm" not in sources:
+                    survey.unused["no_reflection"] += 1
+                    continue
+                informative = best is not None and best.rank >= INFORMATIVE
+                survey.chains.setdefault(index, []).append((chain, informative))
+    return survey
+
+
+def _plan(
+    survey: _Survey, detours: int, wrong_trials: int, rng: random.Random
+) -> dict[int, list[list[Node]]]:
+    """Up to `detours` chains, at most `wrong_trials` at one step, then fresh starts from the
+    question for what the steps leave of the budget (a reference path hangs every branch of
+    the model there); in each round those whose reflection says why first, then the rest,
+    each group drawn by plausibility."""
+    plan: dict[int, list[list[Node]]] = {}
+    taken = 0
+    for cap, at in ((wrong_trials, None), (detours, 0)):
+        for informative in (True, False):
+            group = [
+                (index, chain)
+                for index, chains in sorted(survey.chains.items())
+                if at is None or index == at
+                for chain, says_why in chains
+                if says_why is informative and all(chain is not c for c in plan.get(index, []))
+            ]
+            weights = [_weight(chain) for _, chain in group]
+            for index, chain in _weighted_sample(group, weights, len(group), rng):
+                if taken < detours and len(plan.get(index, [])) < cap:
+                    plan.setdefault(index, []).append(chain)
+                    taken += 1
+    return plan
+
+
 def extract_journey(
     tree: Tree,
     *,
@@ -164,41 +244,23 @@ def extract_journey(
     seed: int,
     wrong_trials: int = 1,
     attempt: int = 0,
+    sources: Sequence[ReflectionSource] = REFLECTION_SOURCES,
 ) -> Journey | None:
-    """The correct path with up to `detours` wrong detours, at most `wrong_trials` of them at
-    any one correct-path step, chosen by the seed (and `attempt`) with plausible branches
-    favoured; None when the tree has no correct leaf or no usable detour."""
+    """The correct path with every usable detour up to `detours`, at most `wrong_trials` of
+    them at any one correct-path step (fresh starts from the question take the rest):
+    detours whose reflection can say why (by `sources`) first, then plausible ones favoured,
+    chosen by the seed (and `attempt`); None when the tree has no correct leaf or no usable
+    detour."""
     leaf = correct_leaf(tree)
     if leaf is None:
         return None
     path = tree.path(leaf.id)
     key = f"{seed}\x1f{tree.problem.id}" + (f"\x1f{attempt}" if attempt else "")
     rng = random.Random(key)
-    finder = _Detours(tree)
-    candidates: dict[int, list[list[Node]]] = {}
-    for index, step in enumerate(path):
-        parent = path[index - 1].id if index else None
-        chains = [
-            finder.follow(child, rng)
-            for child in tree.children(parent)
-            if child.id != step.id and finder.distance[child.id] <= detour_depth
-        ]
-        if chains:
-            candidates[index] = chains
-    if not candidates:
+    survey = _survey(tree, path, rng, detour_depth=detour_depth, sources=sources)
+    if not survey.chains:
         return None
-
-    positions = sorted(candidates)
-    best = [max(_weight(chain) for chain in candidates[i]) for i in positions]
-    plan: dict[int, list[list[Node]]] = {}
-    budget = detours
-    for index in _weighted_sample(positions, best, len(positions), rng):
-        if budget == 0:
-            break
-        chains = candidates[index]
-        weights = [_weight(chain) for chain in chains]
-        plan[index] = _weighted_sample(chains, weights, min(wrong_trials, budget), rng)
-        budget -= len(plan[index])
+    plan = _plan(survey, detours, wrong_trials, rng)
 
     segments: list[Segment] = []
     for index, step in enumerate(path):
@@ -231,6 +293,24 @@ def extract_journey(
     )
 
 
+def detour_shortfall(tree: Tree, config: JourneyConfig, *, seed: int) -> str:
+    """Why a journey of `tree` holds fewer than `config.detours` detours: a key of
+    `SHORT_REASONS`, the first that holds along its correct path."""
+    leaf = correct_leaf(tree)
+    if leaf is None:
+        return "no_wrong_sibling"
+    survey = _survey(
+        tree,
+        tree.path(leaf.id),
+        random.Random(f"{seed}\x1f{tree.problem.id}"),
+        detour_depth=config.detour_depth,
+        sources=config.reflection_sources,
+    )
+    if any(len(c) > config.wrong_trials for i, c in survey.chains.items() if i):
+        return "wrong_trials"
+    return next((why for why in SHORT_REASONS if survey.unused[why]), "no_wrong_sibling")
+
+
 def extract_journeys(tree: Tree, config: JourneyConfig, *, seed: int) -> list[Journey]:
     """Up to `config.samples_per_tree` journeys that differ in their detours (seeded tries,
     duplicates dropped), in the order found; empty when the tree allows none."""
@@ -243,6 +323,7 @@ def extract_journeys(tree: Tree, config: JourneyConfig, *, seed: int) -> list[Jo
             seed=seed,
             wrong_trials=config.wrong_trials,
             attempt=attempt,
+            sources=config.reflection_sources,
         )
         if journey is None:
             break

@@ -1,38 +1,74 @@
-"""Say why each detour of a journey is wrong, from the best source there is: a judge's written
-reason, a failing arithmetic claim, a re-check of the final answer, an LLM-written
-reflection, and the phrase bank last. The gold answer is never revealed."""
+"""Say why each detour of a journey is wrong, with the most specific usable reason there is: a
+failing arithmetic claim over a judge's written reason that says why over a re-check of the
+final answer; an LLM-written reflection when no source listed before it has one; the phrase
+bank last. A reason that only restates the label is never used, and the gold answer is never
+revealed."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from journeygen.derive.fidelity import number_values, numbers
 from journeygen.derive.texts import TextCache
 from journeygen.judges import traits
-from journeygen.models import Journey, Node, ReflectionSource, Segment, Tree, Verdict
+from journeygen.judges.reasons import reason_flaw
+from journeygen.models import Journey, Node, ReflectionSource, Segment, Tree
 
 if TYPE_CHECKING:  # a type only: importing the prompts module loads yaml
     from journeygen.prompts import PromptSet
 
-__all__ = ["REFLECT_TOKENS", "Phrases", "reflect"]
+__all__ = [
+    "INFORMATIVE",
+    "LLM_ORIGIN",
+    "PHRASE_ORIGIN",
+    "RANKS",
+    "REFLECT_TOKENS",
+    "Offer",
+    "Phrases",
+    "best_offer",
+    "offers",
+    "reflect",
+    "reflection_origin",
+]
 
 REFLECT_TOKENS = 160
+# How specific each source's "why" is: an exact claim with its true value, a written reason
+# that names what is wrong, a re-check that names only the wrong answer, a stock phrase.
+RANKS: dict[ReflectionSource, int] = {
+    "arithmetic": 3,
+    "judge": 2,
+    "llm": 2,
+    "answer": 1,
+    "phrase": 0,
+}
+INFORMATIVE = 2  # a rank from which a reflection says why the step is wrong
+REVEALS_GOLD = "states the gold answer"
+LLM_ORIGIN = "written by a model from prompts/reflect.md"
+PHRASE_ORIGIN = "the phrase bank: no listed source had a reason that says why"
 
 
 class Phrases:
-    """Seeded phrase picker that never says the same stock phrase twice in a row."""
+    """Seeded phrase picker that goes through each list in a seeded order before it says any
+    phrase again (and never the same one twice in a row), so no phrasing crowds out the rest."""
 
     def __init__(self, prompts: PromptSet, rng: random.Random) -> None:
         self.prompts = prompts
         self.rng = rng
+        self.queue: dict[str, list[str]] = {}
         self.last: dict[str, str] = {}
 
     def pick(self, key: str, **fields: str) -> str:
-        choices = self.prompts.phrase_list(key)
-        fresh = [c for c in choices if c != self.last.get(key)] or choices
-        choice = self.rng.choice(fresh)
+        queue = self.queue.get(key)
+        if not queue:
+            queue = list(self.prompts.phrase_list(key))
+            self.rng.shuffle(queue)
+            if len(queue) > 1 and queue[0] == self.last.get(key):
+                queue.append(queue.pop(0))
+            self.queue[key] = queue
+        choice = queue.pop(0)
         self.last[key] = choice
         return choice.format(**fields)
 
@@ -64,44 +100,111 @@ def _own_words(segment: Segment, tree: Tree) -> bool:
     return own and not _reveals_gold(segment.text, tree)
 
 
-def _incorrect(node: Node, accept: Callable[[Verdict], bool]) -> Verdict | None:
+@dataclass(frozen=True)
+class Offer:
+    """What one source offers as the "why" of a reflection on a step: the verdict it comes
+    from and, when it may not be used, why not (`flaw`)."""
+
+    source: ReflectionSource
+    judge: str = ""
+    reason: str = ""
+    flaw: str | None = None
+
+    @property
+    def rank(self) -> int:
+        return RANKS[self.source]
+
+
+def _judge_offer(node: Node, tree: Tree) -> Offer | None:
+    """The first written reason that says why; else the first one, with what it lacks."""
+    offered: list[Offer] = []
     for verdict in node.verdicts:
-        if verdict.label == "incorrect" and verdict.reason.strip() and accept(verdict):
-            return verdict
-    return None
+        if verdict.label != "incorrect" or not traits(verdict.judge).explains:
+            continue
+        flaw = reason_flaw(verdict.reason, node.text, tree.problem.question)
+        if flaw is None and _reveals_gold(verdict.reason, tree):
+            flaw = REVEALS_GOLD
+        offered.append(Offer("judge", verdict.judge, verdict.reason, flaw))
+    return next((o for o in offered if o.flaw is None), offered[0] if offered else None)
+
+
+def offers(node: Node, tree: Tree, sources: Sequence[ReflectionSource]) -> list[Offer]:
+    """What each of `sources` offers for a reflection on the wrong step `node`, in their
+    order; `llm` offers nothing here (its text is asked for only when it could win)."""
+    found: list[Offer] = []
+    for source in sources:
+        offer: Offer | None = None
+        if source == "judge":
+            offer = _judge_offer(node, tree)
+        elif source in ("arithmetic", "answer"):
+            verdicts = [v for v in node.verdicts if v.label == "incorrect" and v.judge == source]
+            offer = Offer(source, source, verdicts[0].reason) if verdicts else None
+        elif source == "phrase":
+            offer = Offer("phrase")
+        if offer is not None:
+            found.append(offer)
+    return found
+
+
+def _key(source: ReflectionSource, sources: Sequence[ReflectionSource]) -> tuple[int, int]:
+    """More specific first; the configured order breaks ties."""
+    return RANKS[source], -list(sources).index(source)
+
+
+def _may_ask_llm(usable: Sequence[Offer], sources: Sequence[ReflectionSource]) -> bool:
+    """Whether the LLM (the one source that costs a call) is asked: no usable offer from a
+    source listed before it, and none more specific than it could be."""
+    before = set(sources[: list(sources).index("llm")])
+    return not any(o.source in before or o.rank > RANKS["llm"] for o in usable)
+
+
+def _best(usable: Sequence[Offer], sources: Sequence[ReflectionSource]) -> Offer | None:
+    return max(usable, key=lambda o: _key(o.source, sources), default=None)
+
+
+def best_offer(node: Node, tree: Tree, sources: Sequence[ReflectionSource]) -> Offer | None:
+    """The most specific usable offer from the verdicts and the phrase bank (None: none)."""
+    return _best([o for o in offers(node, tree, sources) if o.flaw is None], sources)
 
 
 class _Reflector:
-    """Resolves one reflection at a time, trying the configured sources in order."""
+    """Resolves one reflection at a time: the best offer, unless an LLM text could beat it."""
 
     def __init__(
-        self, tree: Tree, prompts: PromptSet, texts: TextCache | None, rng: random.Random
+        self,
+        tree: Tree,
+        prompts: PromptSet,
+        texts: TextCache | None,
+        rng: random.Random,
+        sources: Sequence[ReflectionSource],
     ) -> None:
         self.tree = tree
         self.prompts = prompts
         self.texts = texts
         self.phrases = Phrases(prompts, rng)
+        self.sources = sources
 
-    def judge(self, node: Node, steps: list[str], wrong: list[str]) -> str | None:
-        verdict = _incorrect(node, lambda v: traits(v.judge).explains)
-        if verdict is None or _reveals_gold(verdict.reason, self.tree):
-            return None
-        return self.phrases.pick("reflection_reason", reason=_sentence(verdict.reason))
+    def resolve(self, node: Node, steps: list[str], wrong: list[str]) -> tuple[str, str]:
+        usable = [o for o in offers(node, self.tree, self.sources) if o.flaw is None]
+        best = _best(usable, self.sources)
+        if "llm" in self.sources and _may_ask_llm(usable, self.sources):
+            text = self.llm(steps, wrong)
+            if text is not None:
+                return text, "llm"
+        if best is None:
+            return self.phrase(node), "phrase"
+        return self.words(node, best), best.source
 
-    def arithmetic(self, node: Node, steps: list[str], wrong: list[str]) -> str | None:
-        verdict = _incorrect(node, lambda v: v.judge == "arithmetic")
-        if verdict is None:
-            return None
-        return self.phrases.pick("reflection_arithmetic", reason=_sentence(verdict.reason))
+    def words(self, node: Node, offer: Offer) -> str:
+        if offer.source == "judge":
+            return self.phrases.pick("reflection_reason", reason=_sentence(offer.reason))
+        if offer.source == "arithmetic":
+            return self.phrases.pick("reflection_arithmetic", reason=_sentence(offer.reason))
+        if offer.source == "answer" and node.answer is not None:
+            return self.phrases.pick("reflection_answer", answer=node.answer)
+        return self.phrase(node)
 
-    def answer(self, node: Node, steps: list[str], wrong: list[str]) -> str | None:
-        if _incorrect(node, lambda v: v.judge == "answer") is None:
-            return None
-        if node.answer is None:
-            return self.phrases.pick("reflection_no_answer")
-        return self.phrases.pick("reflection_answer", answer=node.answer)
-
-    def llm(self, node: Node, steps: list[str], wrong: list[str]) -> str | None:
+    def llm(self, steps: list[str], wrong: list[str]) -> str | None:
         if self.texts is None:
             return None
         messages = self.prompts.reflect.render(
@@ -110,11 +213,16 @@ class _Reflector:
             wrong="\n".join(wrong),
         )
         text = self.texts.get("reflect", messages, max_tokens=REFLECT_TOKENS)
-        if not text or _reveals_gold(text, self.tree):
+        question = self.tree.problem.question
+        if (
+            not text
+            or _reveals_gold(text, self.tree)
+            or reason_flaw(text, "\n".join(wrong), question)
+        ):
             return None
         return " ".join(text.split())
 
-    def phrase(self, node: Node, steps: list[str], wrong: list[str]) -> str:
+    def phrase(self, node: Node) -> str:
         if node.terminal and node.answer is None:
             return self.phrases.pick("reflection_no_answer")
         return self.phrases.pick("reflection_generic")
@@ -130,19 +238,15 @@ def reflect(
     seed: int,
     index: int = 0,
 ) -> Journey:
-    """The journey with every reflection's text and `source` filled in. An LLM reflection
-    comes from `texts` (a miss is recorded there for a backend to fill); when no listed
-    source applies, the phrase bank answers. A reflection in the searching model's own words
+    """The journey with every reflection's text and `source` filled in, from the most
+    specific usable source (`RANKS`; the order of `sources` breaks ties). An LLM reflection,
+    the one source that costs a call, is asked only when no source listed before it (and none
+    more specific) has a usable reason; it comes from `texts` (a miss is recorded there for a
+    backend to fill) and is used only if it says why. When no listed source applies, the
+    phrase bank answers. A reflection in the searching model's own words
     (an episode's `self` or `critic`) stays as it was said, unless it reveals the gold answer."""
     rng = random.Random(f"{seed}\x1f{tree.problem.id}\x1freflect\x1f{index}")
-    reflector = _Reflector(tree, prompts, texts, rng)
-    by_source: dict[ReflectionSource, Callable[[Node, list[str], list[str]], str | None]] = {
-        "judge": reflector.judge,
-        "arithmetic": reflector.arithmetic,
-        "answer": reflector.answer,
-        "llm": reflector.llm,
-        "phrase": reflector.phrase,
-    }
+    reflector = _Reflector(tree, prompts, texts, rng, sources)
     segments: list[Segment] = []
     steps: list[str] = []
     wrong: list[str] = []
@@ -154,16 +258,34 @@ def reflect(
         elif segment.kind == "reflection" and _own_words(segment, tree):
             wrong = []
         elif segment.kind == "reflection" and segment.node_id is not None:
-            node = tree.node(segment.node_id)
-            source: ReflectionSource = "phrase"
-            text = None
-            for name in sources:  # lazily: a better source spares the LLM call
-                text = by_source[name](node, steps, wrong)
-                if text:
-                    source = name
-                    break
-            text = text or reflector.phrase(node, steps, wrong)
+            text, source = reflector.resolve(tree.node(segment.node_id), steps, wrong)
             segment = segment.model_copy(update={"text": text, "source": source})
             wrong = []
         segments.append(segment)
     return journey.model_copy(update={"segments": segments})
+
+
+def reflection_origin(
+    segment: Segment, tree: Tree, sources: Sequence[ReflectionSource]
+) -> dict[str, Any]:
+    """Where a reflected segment's "why" came from, for a reader: its source, the verdict and
+    reason behind it, and every other offer that was passed over with why."""
+    origin: dict[str, Any] = {"source": segment.source, "judge": "", "reason": ""}
+    if segment.node_id is None or segment.source in (None, "self", "critic"):
+        own = {"self": "the searching model's own words", "critic": "the critic's own words"}
+        origin["reason"] = own.get(segment.source or "", "")
+        return origin
+    found = offers(tree.node(segment.node_id), tree, sources)
+    used = next((o for o in found if o.source == segment.source and o.flaw is None), None)
+    if segment.source == "llm":
+        origin["reason"] = LLM_ORIGIN
+    elif segment.source == "phrase":
+        origin["reason"] = PHRASE_ORIGIN
+    elif used is not None:
+        origin.update(judge=used.judge, reason=used.reason)
+    origin["passed_over"] = [
+        {"source": o.source, "judge": o.judge, "reason": o.reason, "why": o.flaw}
+        for o in found
+        if o.flaw is not None
+    ]
+    return origin

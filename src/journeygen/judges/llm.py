@@ -19,6 +19,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from journeygen.backends.base import Backend, SamplingOptions
 from journeygen.config import RunConfig
+from journeygen.judges.reasons import recorded_reason
 from journeygen.models import Node, Problem, StrictModel, Usage, Verdict
 from journeygen.prompts import ChatTemplate
 from journeygen.seeds import request_seed
@@ -35,7 +36,11 @@ __all__ = [
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "reason": {"type": "string", "description": "one sentence: the error, or why it is right"},
+        "reason": {
+            "type": "string",
+            "description": "written first, one full sentence (never just the label): the number,"
+            " claim or quantity in the step that is wrong and why, or why the step is right",
+        },
         "label": {"type": "string", "enum": ["correct", "incorrect"]},
     },
     "required": ["reason", "label"],
@@ -145,7 +150,8 @@ class LLMJudge:
             reason = f"no valid verdict from the LLM judge after {self.attempts} attempts: {exc}"
             return [Verdict(judge=self.name, label="unknown", reason=reason)]
         score = 1.0 if answer.label == "correct" else 0.0
-        return [Verdict(judge=self.name, label=answer.label, score=score, reason=answer.reason)]
+        reason = recorded_reason(answer.reason)  # a bare label is recorded as no reason
+        return [Verdict(judge=self.name, label=answer.label, score=score, reason=reason)]
 
     async def _ask(
         self, messages: list[Any], problem: Problem, node: Node, attempt: int

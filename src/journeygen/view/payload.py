@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from journeygen.derive.journey import correct_leaf
+from journeygen.derive.reflect import reflection_origin
 from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
-from journeygen.derive.samples import SampleSettings
-from journeygen.models import Sample, Tree
+from journeygen.derive.samples import SampleSettings, journey_settings
+from journeygen.models import ReflectionSource, Sample, Tree
 from journeygen.prompts import PromptSet
 from journeygen.view.audit import Audit, audit_tree, padding_reason
 from journeygen.view.walks import Walk, tree_walks
@@ -51,8 +52,12 @@ def _fidelity(sample: Sample) -> dict[str, str]:
     return {"status": "not rewritten", "reason": reason or NO_REWRITE}
 
 
-def _walk(walk: Walk) -> dict[str, Any]:
+def _walk(walk: Walk, tree: Tree, sources: list[ReflectionSource]) -> dict[str, Any]:
     sample = walk.sample
+    segments = [seg.model_dump(mode="json") for seg in sample.segments]
+    for data, seg in zip(segments, sample.segments, strict=True):
+        if seg.kind == "reflection":  # the verdict and reason its "why" came from
+            data["origin"] = reflection_origin(seg, tree, sources)
     rewrite = None
     if walk.draft is not None:
         rewrite = {
@@ -64,7 +69,7 @@ def _walk(walk: Walk) -> dict[str, Any]:
         "kind": sample.kind,
         "path_source": sample.provenance.path_source,
         "detours": sum(1 for seg in sample.segments if seg.kind == "backtrack"),
-        "segments": [seg.model_dump(mode="json") for seg in sample.segments],
+        "segments": segments,
         "thought": sample.thought,
         "solution": sample.solution,
         "answer": sample.answer,
@@ -113,7 +118,9 @@ def _tree(
             node["audit"] = {"missing": "the report was built without the run's request cache"}
     data["requests"] = requests
     data["has_correct_leaf"] = correct_leaf(tree) is not None
-    data["walks"] = [_walk(walk) for walk in tree_walks(tree, prompts, run=run, settings=settings)]
+    sources = journey_settings(tree, settings.journey)[0].reflection_sources
+    walks = tree_walks(tree, prompts, run=run, settings=settings)
+    data["walks"] = [_walk(walk, tree, sources) for walk in walks]
     return data
 
 

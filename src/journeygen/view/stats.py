@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -16,6 +17,10 @@ from journeygen.derive.fidelity import RULES
 from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
 from journeygen.models import Sample, StrictModel, Tree
 from journeygen.view.evidence import EvidenceStats, evidence_stats
+from journeygen.view.reflections import ReflectionStats, reflection_stats
+
+if TYPE_CHECKING:  # a type only: importing the prompts module loads yaml
+    from journeygen.prompts import PromptSet
 
 __all__ = [
     "TOKENIZER",
@@ -104,6 +109,7 @@ class RunStats(StrictModel):
     fidelity: FidelityStats
     rejects: int
     evidence: EvidenceStats
+    reflections: ReflectionStats = Field(default_factory=ReflectionStats)
 
 
 def _lengths(samples: Sequence[Sample]) -> LengthStats:
@@ -147,8 +153,11 @@ def compute_stats(
     shortcuts: Sequence[Sample],
     rejects: int,
     episodes: Sequence[Sample] = (),
+    prompts: PromptSet | None = None,
+    journey: Mapping[str, Any] | None = None,
 ) -> RunStats:
-    """The statistics of a run from its trees and the samples built from them."""
+    """The statistics of a run from its trees and the samples built from them (with the
+    `journey` overrides; `prompts` to count the phrase bank's use)."""
     sources, episode_sources = (
         Counter(seg.source for s in kind for seg in s.segments if seg.source is not None)
         for kind in (journeys, episodes)
@@ -175,4 +184,5 @@ def compute_stats(
         fidelity=_fidelity(journeys),
         rejects=rejects,
         evidence=evidence_stats(trees, journeys, shortcuts),
+        reflections=reflection_stats(trees, journeys, prompts, journey),
     )

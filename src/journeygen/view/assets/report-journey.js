@@ -104,6 +104,7 @@ function renderWalk(t) {
   walk.segments.forEach((seg, i) => {
     const li = h("li", { class: seg.kind, "data-num": i + 1 }, [h("span", { class: "num" }, [String(i + 1)]),
       h("span", { class: "kind" }, [seg.kind.replace("_", " ") + (seg.source ? " (" + seg.source + ")" : "")]), seg.text || (seg.kind === "backtrack" ? "(back to the question)" : "")]);
+    if (seg.origin) li.appendChild(originOf(seg.origin));
     if (seg.node_id) li.addEventListener("click", () => { state.node = seg.node_id; drawTree(t); renderNode(t); writeHash(); });
     list.appendChild(li);
   });
@@ -122,6 +123,15 @@ function renderWalk(t) {
   } else {
     box.append(h("div", { class: "text" }, [rw.draft]));
   }
+}
+
+// Where a reflection's "why" came from: the verdict and reason it quotes, and each offer
+// passed over with why (a reason that only restates the label, say); all of it as text.
+function originOf(o) {
+  const who = (x) => x.source + (x.judge && x.judge !== x.source ? " (" + x.judge + ")" : "");
+  const box = h("div", { class: "kind origin", "data-field": "origin" }, ["from " + who(o) + (o.reason ? ": " + o.reason : "")]);
+  for (const p of o.passed_over || []) box.appendChild(h("div", { class: "passed" }, ["passed over " + who(p) + ": “" + p.reason + "” (" + p.why + ")"]));
+  return box;
 }
 
 function renderWalkBar(t) {
