@@ -5,7 +5,7 @@ aiohttp); the protocol and its types are in `journeygen.backends.base`."""
 
 from __future__ import annotations
 
-__all__ = ["BACKENDS", "BACKEND_NAMES", "BATCH_PROVIDERS"]
+__all__ = ["BACKENDS", "BACKEND_NAMES", "BATCH_PROVIDERS", "OWN_HARDWARE"]
 
 BACKENDS: dict[str, str] = {
     "local": "journeygen.backends.local:LocalBackend",
@@ -18,6 +18,9 @@ BACKENDS: dict[str, str] = {
 
 BACKEND_NAMES: tuple[str, ...] = tuple(BACKENDS)
 """What `--backend` and a recipe's `backend.name` accept; the default, `local`, first."""
+
+OWN_HARDWARE: frozenset[str] = frozenset({"local", "fake", "vllm"})
+"""Backends that run on the user's own hardware: no price per token, no dollar budget."""
 
 BATCH_PROVIDERS: dict[str, str] = {
     "openai": "journeygen.backends.batch.openai_provider:OpenAIBatchProvider",

@@ -218,6 +218,7 @@ def _plan(
     the model there); in each round those whose reflection says why first, then the rest,
     each group drawn by plausibility."""
     plan: dict[int, list[list[Node]]] = {}
+    weight = {id(chain): _weight(chain) for chains in survey.chains.values() for chain, _ in chains}
     taken = 0
     for cap, at in ((wrong_trials, None), (detours, 0)):
         for informative in (True, False):
@@ -228,7 +229,7 @@ def _plan(
                 for chain, says_why in chains
                 if says_why is informative and all(chain is not c for c in plan.get(index, []))
             ]
-            weights = [_weight(chain) for _, chain in group]
+            weights = [weight[id(chain)] for _, chain in group]
             for index, chain in _weighted_sample(group, weights, len(group), rng):
                 if taken < detours and len(plan.get(index, [])) < cap:
                     plan.setdefault(index, []).append(chain)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from journeygen.config import JudgeConfig
 from journeygen.judges import BACKUP, JUDGES, traits
-from journeygen.models import Label, Node, Verdict, path_to
+from journeygen.models import Label, Node, Verdict
 
 __all__ = ["backup_labels", "combine", "own_label", "solved_leaves", "value_verdict"]
 
@@ -93,11 +93,17 @@ def solved_leaves(nodes: Sequence[Node]) -> list[Node]:
     """Final steps labelled correct whose every step above is correct too: the only paths a
     sample may present as the solution (a step without evidence makes the path unfit)."""
     by_id = {node.id: node for node in nodes}
-    return [
-        node
-        for node in nodes
-        if node.terminal and all(step.label == "correct" for step in path_to(by_id, node.id))
-    ]
+    fit: dict[str, bool] = {}  # node id -> every step from the first down to it is correct
+
+    def correct_down_to(node: Node) -> bool:
+        if node.id not in fit:
+            parent = node.parent
+            fit[node.id] = node.label == "correct" and (
+                parent is None or correct_down_to(by_id[parent])
+            )
+        return fit[node.id]
+
+    return [node for node in nodes if node.terminal and correct_down_to(node)]
 
 
 def _answers(leaves: Sequence[Node]) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from journeygen.backends import OWN_HARDWARE
 from journeygen.backends.base import Backend
 from journeygen.models import StrictModel, Usage
 from journeygen.runtime.cache import CachedBackend
@@ -26,7 +27,6 @@ from journeygen.runtime.limits import Gate, LimitedBackend
 from journeygen.runtime.meter import MeteredBackend
 from journeygen.runtime.pricing import (
     BATCH_DISCOUNT,
-    FREE_BACKENDS,
     Price,
     PriceTable,
     load_prices,
@@ -140,9 +140,9 @@ def build_stack(
         inner, concurrency=concurrency, gate=gate, rpm=options.rpm, tpm=options.tpm
     )
     price: Price | None = None
-    if backend_name not in FREE_BACKENDS and model:
+    if backend_name not in OWN_HARDWARE and model:
         price = (prices or load_prices()).merged(options.prices).price(model)
-    if price is None and options.max_run_cost is not None and backend_name not in FREE_BACKENDS:
+    if price is None and options.max_run_cost is not None and backend_name not in OWN_HARDWARE:
         raise ValueError(
             f"no price known for model {model!r}: give one with --prices FILE "
             "to use a dollar budget"

@@ -12,12 +12,10 @@ from pydantic import Field, ValidationError
 
 from journeygen.models import StrictModel, Usage
 
-__all__ = ["BATCH_DISCOUNT", "FREE_BACKENDS", "Price", "PriceTable", "load_prices"]
+__all__ = ["BATCH_DISCOUNT", "Price", "PriceTable", "load_prices"]
 
 BATCH_DISCOUNT = 0.5
 """Both OpenAI's Batch API and Anthropic's Message Batches bill half the list price."""
-
-FREE_BACKENDS = frozenset({"local", "fake", "vllm"})  # run on the user's own hardware
 
 
 class Price(StrictModel):
