@@ -29,10 +29,11 @@ __all__ = ["graph_command"]
 )
 @click.option(
     "--walk",
-    type=click.Choice(["journey", "shortcut", "none"]),
+    type=click.Choice(["journey", "shortcut", "episode", "none"]),
     default="journey",
     show_default=True,
-    help="DOT only: the path to draw over the tree, numbered along its edges.",
+    help="DOT only: the path to draw over the tree, numbered along its edges (`episode`: the "
+    "moves a critique or dialogue search made, in order).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 @trees_dir_option
@@ -40,7 +41,7 @@ def graph_command(
     run: str,
     problem_id: str,
     fmt: Literal["dot", "json"],
-    walk: Literal["journey", "shortcut", "none"],
+    walk: Literal["journey", "shortcut", "episode", "none"],
     output: Path | None,
     trees_dir: Path,
 ) -> None:

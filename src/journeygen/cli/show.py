@@ -16,7 +16,7 @@ from journeygen.cli.common import stdout, trees_dir_option
 from journeygen.models import is_safe_id
 from journeygen.store import RunStore, StoreError
 from journeygen.view.audit import audit_node, cache_path
-from journeygen.view.terminal import render_node, render_run, render_tree
+from journeygen.view.terminal import render_node, render_run, render_tree, render_walk
 from journeygen.view.walks import tree_paths
 
 __all__ = ["show_command"]
@@ -57,10 +57,11 @@ def runs_table(trees_dir: Path) -> Table | None:
 @click.argument("problem_id", required=False)
 @click.option(
     "--walk",
-    type=click.Choice(["journey", "shortcut", "none"]),
+    type=click.Choice(["journey", "shortcut", "episode", "none"]),
     default="journey",
     show_default=True,
-    help="The path whose steps are tagged with their order (#1, #2, …).",
+    help="The path whose steps are tagged with their order (#1, #2, …); `episode` is what a "
+    "critique or dialogue search did, in order, and is also listed segment by segment.",
 )
 @click.option("--only-wrong", is_flag=True, help="Only incorrect steps and the steps above them.")
 @click.option("--depth", type=click.IntRange(min=1), help="Hide steps deeper than N.")
@@ -75,7 +76,7 @@ def runs_table(trees_dir: Path) -> Table | None:
 def show_command(
     run: str | None,
     problem_id: str | None,
-    walk: Literal["journey", "shortcut", "none"],
+    walk: Literal["journey", "shortcut", "episode", "none"],
     only_wrong: bool,
     depth: int | None,
     node_id: str | None,
@@ -83,7 +84,9 @@ def show_command(
 ) -> None:
     """List the runs, the trees of RUN, or draw one tree: each step with ✓/✗/?, its value,
     the reason for every ✗, cut (✂) and padding steps, and the journey's walk tagged in order
-    on its steps. With --node, one step and the request and raw answer behind its label."""
+    on its steps (or, with --walk episode, the moves a critique or dialogue search made, also
+    listed in order with whose words each reflection is). With --node, one step and the request
+    and raw answer behind its label."""
     if node_id is not None and problem_id is None:
         raise click.UsageError("--node needs a RUN and a problem ID")
     if run is None:
@@ -116,5 +119,12 @@ def show_command(
         audit = audit_node(tree, node, cache_path(store.dir))
         stdout.print(render_node(tree, node, audit))
         return
-    drawn = next((path for path in tree_paths(tree) if path.kind == walk), None)
+    paths = tree_paths(tree)
+    drawn = next((path for path in paths if path.kind == walk), None)
     stdout.print(render_tree(tree, walk=drawn, only_wrong=only_wrong, depth=depth), soft_wrap=False)
+    episode = next((path for path in paths if path.kind == "episode"), None)
+    if episode is not None and drawn is episode:
+        stdout.print(render_walk(episode), soft_wrap=False)
+    elif episode is not None:
+        note = f"episode: {len(episode.segments)} segments (--walk episode draws and lists it)"
+        stdout.print(Text(note, style="dim"), soft_wrap=False)

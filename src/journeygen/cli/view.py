@@ -82,8 +82,9 @@ def view_command(
     journey: dict[str, Any],
 ) -> None:
     """Write an HTML report to explore RUN offline: every tree with its labels, values and
-    reasons, journeys and shortcuts drawn over it, their text, and rejected rows. Samples are
-    rebuilt offline from the saved trees (journey options override the run's).
+    reasons, journeys and shortcuts (and a critique or dialogue run's episodes) drawn over it,
+    their text, and rejected rows. Samples are rebuilt offline from the saved trees (journey
+    options override the run's).
 
     A run of up to 200 trees makes one self-contained file. A bigger one makes a folder:
     index.html, which lists every problem (search and filters cover the whole run), and

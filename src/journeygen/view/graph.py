@@ -1,6 +1,7 @@
-"""A tree as a graph file for other tools: Graphviz DOT (with a journey drawn over it) and
-networkx node-link JSON carrying every node's text, label, value, verdicts, usage, finish
-reason, reasoning and request-cache entry (the request and raw answer behind its label)."""
+"""A tree as a graph file for other tools: Graphviz DOT (with a journey, shortcut or episode
+drawn over it) and networkx node-link JSON carrying every node's text, label, value, verdicts,
+usage, finish reason, reasoning and request-cache entry (the request and raw answer behind its
+label)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The data the HTML report draws: each tree with its walks (journeys and shortcut, with their
-linearised text), the requests behind its steps (from the run's cache, each once), and the
-run's rejected rows, as plain JSON-ready dicts."""
+"""The data the HTML report draws: each tree with its walks (journeys, shortcut and the episode
+of a critique or dialogue tree, with their linearised text), the requests behind its steps
+(from the run's cache, each once), and the run's rejected rows, as plain JSON-ready dicts."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Trees in the terminal: every step with ✓/✗/?, its value, the reason for each ✗, cut and
 padding steps dimmed, the start of the model's own thinking where it returned one, and the
-journey's walk marked on its steps in order; and one step in full with the request and raw
+journey's walk marked on its steps in order (or the episode a critique or dialogue search
+made, listed in order too); and one step in full with the request and raw
 answer behind its label. Model text goes in as `Text`, never as markup."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from journeygen.models import Journey, Node, Tree
 from journeygen.view.audit import Audit, cut_by_length, padding_reason
 from journeygen.view.walks import tree_paths
 
-__all__ = ["render_node", "render_run", "render_tree"]
+__all__ = ["render_node", "render_run", "render_tree", "render_walk"]
 
 MARKS = {"correct": ("✓", "green"), "incorrect": ("✗", "red"), "unknown": ("?", "yellow")}
 WALK_STYLE = "bold magenta"
@@ -126,23 +127,55 @@ def render_tree(
     return root
 
 
+def _episode_cell(paths: list[Journey]) -> str:
+    """An episode's length in segments for the run table, or a dash for none."""
+    episode = next((path for path in paths if path.kind == "episode"), None)
+    return "—" if episode is None else str(len(episode.segments))
+
+
 def render_run(trees: Iterable[Tree]) -> Table:
-    """One line per tree: status, size, leaves by label, the samples' path, detours."""
-    table = Table("problem", "status", "nodes", "✓ leaves", "✗ leaves", "path", "detours", "tokens")
+    """One line per tree: status, size, leaves by label, the samples' path, detours, and
+    for a run with critique or dialogue episodes the segments of each tree's episode."""
+    rows: list[list[Text | str]] = []
+    episodes: list[str] = []
     for tree in trees:
         leaf = correct_leaf(tree)
-        journey = next((path for path in tree_paths(tree) if path.kind == "journey"), None)
-        table.add_row(
-            Text(tree.problem.id),
-            tree.status,
-            str(tree.stats.nodes),
-            str(tree.stats.correct_leaves),
-            str(tree.stats.incorrect_leaves),
-            leaf.source if leaf else "none",
-            str(journey.detours) if journey else "—",
-            str(tree.stats.usage.total_tokens),
+        paths = tree_paths(tree)
+        journey = next((path for path in paths if path.kind == "journey"), None)
+        rows.append(
+            [
+                Text(tree.problem.id),
+                tree.status,
+                str(tree.stats.nodes),
+                str(tree.stats.correct_leaves),
+                str(tree.stats.incorrect_leaves),
+                leaf.source if leaf else "none",
+                str(journey.detours) if journey else "—",
+                str(tree.stats.usage.total_tokens),
+            ]
         )
+        episodes.append(_episode_cell(paths))
+    columns = ["problem", "status", "nodes", "✓ leaves", "✗ leaves", "path", "detours", "tokens"]
+    with_episodes = any(cell != "—" for cell in episodes)  # else the table is as it was
+    table = Table(*columns, *(["episode"] if with_episodes else []))
+    for row, episode in zip(rows, episodes, strict=True):
+        table.add_row(*row, *([episode] if with_episodes else []))
     return table
+
+
+def render_walk(walk: Journey) -> Text:
+    """A walk's segments listed in order, each with its kind, the step it is at and the start
+    of its text; a reflection names whose words it is (`self`, `critic`). Shown for an
+    episode, whose order is what happened and whose reflections the tree does not show."""
+    lines = Text(f"{walk.kind}, in order ({len(walk.segments)} segments):", style="bold")
+    for number, seg in enumerate(walk.segments, start=1):
+        kind = seg.kind.replace("_", " ") + (f" ({seg.source})" if seg.source else "")
+        where = "the question" if seg.node_id is None else f"[{seg.node_id}]"
+        lines.append(f"\n{INDENT}#{number} {kind} ", style=WALK_STYLE)
+        lines.append(f"{'to ' if seg.kind == 'backtrack' else ''}{where}", style="dim")
+        if seg.kind != "backtrack" and seg.text:
+            lines.append(f" {_shorten(seg.text, 120)}")
+    return lines
 
 
 def _block(text: str, level: int = 1) -> Text:

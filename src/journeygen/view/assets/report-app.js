@@ -77,8 +77,10 @@ function start() {
   $("run-title").textContent = "journeygen · " + INDEX.run;
   const journeys = INDEX.rows.filter((r) => r.walks.includes("journey")).length;
   const shortcuts = INDEX.rows.filter((r) => r.walks.includes("shortcut")).length;
+  const episodes = INDEX.rows.filter((r) => r.walks.includes("episode")).length;
   $("run-counts").textContent = count(INDEX.rows.length) + " trees · " + count(journeys) + " with a journey · " +
-    count(shortcuts) + " with a shortcut · " + count(INDEX.rejects.length) + " rejected rows";
+    count(shortcuts) + " with a shortcut · " + (episodes ? count(episodes) + " with an episode · " : "") +
+    count(INDEX.rejects.length) + " rejected rows";
   watchList();
   let pending = false; // one redraw per frame while the window is being resized
   window.addEventListener("resize", () => {

@@ -1,4 +1,4 @@
-// The walk (journey or shortcut) over the tree: moves along edges, back-moves as dashed arrows,
+// The walk (journey, shortcut or a critique/dialogue episode) over the tree: moves along edges, back-moves as dashed arrows,
 // each segment's number in a mark that covers no label, node or other mark; and its panel.
 const MARK_R = 8;
 const ALONG = [0.5, 0.62, 0.38, 0.74, 0.26, 0.86, 0.14, 0.93]; // spots tried on a move's line
@@ -98,7 +98,7 @@ function renderWalk(t) {
       t.has_correct_leaf ? "No journey: no wrong branch near the correct path." : "No journey or shortcut: the tree has no correct leaf."]));
     return;
   }
-  box.append(h("h3", {}, [walk.kind === "journey" ? "Journey" : "Shortcut"]),
+  box.append(h("h3", {}, [{ journey: "Journey", shortcut: "Shortcut", episode: "Episode (the search's own moves, in order)" }[walk.kind] || walk.kind]),
     kv([["correct path", walk.path_source], ["detours", walk.detours], ["segments", walk.segments.length], ["text", walk.mode]]));
   const list = h("ol", { class: "segments" });
   walk.segments.forEach((seg, i) => {

@@ -9,6 +9,8 @@ const FILTERS = [
   ["partial", "partial / failed"],
   ["rejected", "rejected"],
 ];
+// a run with critique or dialogue episodes can be narrowed to the trees that have one
+if (INDEX.rows.some((r) => r.walks.includes("episode"))) FILTERS.splice(2, 0, ["episode", "has episode"]);
 const ROW_H = 76, ROWS_AROUND = 6; // px per row; rows drawn above and below the view
 const items = INDEX.rows.map((r) => ({ key: "p:" + r.id, row: r, hay: (r.id + " " + r.q).toLowerCase() }))
   .concat(INDEX.rejects.map((r, i) => ({ key: "r:" + i, reject: r,
@@ -21,7 +23,7 @@ function passes(it, f) {
   if (it.reject) return f === "all" || f === "rejected";
   const r = it.row;
   if (f === "rejected") return false;
-  if (f === "journey") return r.walks.includes("journey");
+  if (f === "journey" || f === "episode") return r.walks.includes(f);
   if (f === "nocorrect") return !r.leaf;
   if (f === "partial") return r.status !== "complete";
   return true;
