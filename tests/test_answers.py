@@ -34,6 +34,7 @@ from journeygen.judges.answers import (
         ("So the answer is 18 because 9 * 2 = 18.", "18"),
         ("The answer is 3.5. Next we check it.", "3.5"),
         ("The answer is C", "C"),
+        ('The answer is "42".', "42"),  # an answer in quotes is still stated
         (r"\boxed{7} but #### 8 and the answer is 9", "7"),
         ("#### 8\nthe answer is 9", "8"),
         ("The answer is 12. We are not sure the answer is correct", "12"),
@@ -57,6 +58,10 @@ def test_extract_answer_finds_the_stated_answer(text: str, expected: str) -> Non
         "Let's find the answer: first add 3 and 4.",
         "We do not know yet whether the answer is correct.",
         "The answer is not obvious, so compute 5 + 6 = 11.",
+        # the prompt's instruction copied: the phrase is quoted, no answer follows it
+        'When the last step ends with "The answer is" and the number, for example: "Sara '
+        'runs 60 meters" is the next step.',
+        "The answer is and the number of pens.",
         r"\boxed{}",
         r"We write \boxed{5 without closing",
     ],

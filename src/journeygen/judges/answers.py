@@ -58,9 +58,12 @@ _EQUATION_RESULT = re.compile(r"^[^=]*[0-9a-z)}\]]\s*=\s*([^=]+)$", re.IGNORECAS
 # "the answer is not clear", "whether the answer is correct": talk about an answer, not one
 _NOT_AN_ANSWER = re.compile(
     r"(?:not|to|that|the|what|whether|how|in|of|still|probably|likely|unclear|correct|"
-    r"wrong|incorrect|right|given|found|obtained|below|above|being|then|also)\b",
+    r"wrong|incorrect|right|given|found|obtained|below|above|being|then|also|and|or|but)\b",
     re.IGNORECASE,
 )
+# 'ends with "The answer is" and the number': the phrase quoted (its closing quote follows),
+# as a model that copies the prompt's instructions writes it, is a mention, not an answer
+_QUOTED_PHRASE = re.compile(r"^[\"'\u201d\u2019]\s")
 _DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _COMMA_NUMBER = re.compile(r"^([-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)(?=$|\s+[A-Za-z])")
 _LAST_NUMBER = re.compile(
@@ -93,6 +96,8 @@ def _last_stated(text: str) -> str | None:
     matches = [*_ANSWER_IS.finditer(text), *_ANSWER_COLON.finditer(text)]
     for match in sorted(matches, key=lambda match: match.start(1), reverse=True):
         rest = match.group(1)
+        if _QUOTED_PHRASE.match(rest):
+            continue
         end = _SENTENCE_END.search(rest)
         stated = rest[: end.start()] if end else rest
         if result := _EQUATION_RESULT.match(stated.strip()):
