@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from agent_cases import PROBLEM, act, assert_well_formed, moves, scripted
 
+from journeygen.backends.base import ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
 from journeygen.backends.local import LocalBackend
 from journeygen.config import CriticConfig, RunConfig
@@ -193,6 +194,39 @@ async def test_an_action_that_never_parses_is_recorded_and_the_search_goes_on() 
     assert "expected an object with reason and action" in reason
     assert tree.stats.counters["unparsed_actions"] == 1
     assert tree.events[-1].kind == "solved"
+
+
+class Paid:
+    """The fake, noting the tokens of each answer (to size a budget between two requests)."""
+
+    def __init__(self, inner: FakeBackend) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.spent: list[int] = []
+
+    async def complete(self, messages: list[ChatMessage], options: SamplingOptions) -> Any:
+        answers = await self.inner.complete(messages, options)
+        self.spent.append(sum(a.usage.total_tokens for a in answers))
+        return answers
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_spent_token_budget_stops_the_retries_of_an_unparseable_action() -> None:
+    probe = Paid(scripted([START], ["not json"] * 3))
+    await search(PROBLEM, probe, [AnswerJudge()], config(turns=1), PROMPTS)
+    step, first_try = probe.spent[:2]
+    assert len(probe.spent) == 4  # unbudgeted: the step and three tries at an action
+
+    paid = Paid(scripted([START], ["not json"] * 3))
+    budget = config(turns=1, max_tokens=step + first_try)  # spent by the first try
+    tree = await search(PROBLEM, paid, [AnswerJudge()], budget, PROMPTS)
+    assert paid.spent == [step, first_try]  # no retry once the budget is spent
+    assert [e.kind for e in tree.events] == ["step", "unparsed", "continue"]  # the default
+    assert tree.events[1].text.startswith("no valid action in 1 attempts before the budget ran")
+    assert tree.stats.stop_reason == f"token budget reached ({step + first_try} tokens)"
+    assert tree.stats.usage.total_tokens == step + first_try
 
 
 async def test_going_back_to_one_step_too_often_stops_with_a_reason() -> None:

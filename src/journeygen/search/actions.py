@@ -9,7 +9,7 @@ back as an error for the search to record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -84,11 +84,13 @@ async def ask_action(
     settings: CriticConfig,
     *,
     seed: int,
-) -> tuple[Action | str, Usage]:
-    """One action out of `names` (or, after `settings.attempts` bad answers, why the last
-    one failed), and the tokens every attempt spent. A retry is asked hotter with its own
-    seed: at temperature 0 it would repeat the same bad answer."""
-    usage = Usage()
+    spend: Callable[[Usage], bool],
+) -> Action | str:
+    """One action out of `names` or, after `settings.attempts` bad answers, why the last one
+    failed. `spend` is told what each attempt cost and says whether the tree's budget allows
+    another: a retry is a request like any other, so a spent budget stops the retries too. A
+    retry is asked hotter with its own seed: at temperature 0 it would repeat the same bad
+    answer."""
     error = ""
     for attempt in range(settings.attempts):
         temperature = settings.temperature if attempt == 0 else RETRY_TEMPERATURE
@@ -100,9 +102,11 @@ async def ask_action(
             json_schema=action_schema(names),
         )
         (completion,) = await backend.complete(messages, options)
-        usage = usage + completion.usage
+        within_budget = spend(completion.usage)
         try:
-            return parse_action(completion.text, names), usage
+            return parse_action(completion.text, names)
         except JudgeOutputError as exc:
             error = str(exc)
-    return f"no valid action after {settings.attempts} attempts: {error}", usage
+        if not within_budget:
+            return f"no valid action in {attempt + 1} attempts before the budget ran out: {error}"
+    return f"no valid action after {settings.attempts} attempts: {error}"

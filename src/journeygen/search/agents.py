@@ -13,7 +13,7 @@ from typing import Literal
 
 from journeygen.backends.base import Backend, SamplingOptions
 from journeygen.judges.answer import AnswerJudge
-from journeygen.models import AgentName, Event, EventKind, Node, Verdict
+from journeygen.models import AgentName, Event, EventKind, Node, Usage, Verdict
 from journeygen.prompts import ChatTemplate
 from journeygen.search.actions import Action, ActionKind, action_names, ask_action
 from journeygen.search.builder import TreeBuilder, dead_end, reward
@@ -172,10 +172,14 @@ class Episode:
         )
         self.asked += 1
         seed = request_seed(builder.config.seed, builder.problem.id, "act", self.asked)
-        found, usage = await ask_action(
-            self.agent.backend, messages, names, builder.config.critic, seed=seed
+
+        def spend(usage: Usage) -> bool:
+            builder.usage = builder.usage + usage
+            return not builder.out_of_budget()
+
+        found = await ask_action(
+            self.agent.backend, messages, names, builder.config.critic, seed=seed, spend=spend
         )
-        builder.usage = builder.usage + usage
         builder.counters["actions"] += 1
         if isinstance(found, str):
             builder.counters["unparsed_actions"] += 1
