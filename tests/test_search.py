@@ -108,6 +108,21 @@ async def test_node_budget_stops_the_tree_as_partial() -> None:
     assert "node budget" in (tree.stats.stop_reason or "")
 
 
+async def test_a_beam_level_asks_only_as_many_parents_as_the_token_budget_has_room_for() -> None:
+    steps = ["Step a.", "Step b.", "Step c.", "Step d.", "Step e.", "Step f."]
+    first, _ = await grow(steps, depth=1, reference_path="never")
+    per_request = first.stats.usage.total_tokens  # the first level: one request
+    unbounded, _ = await grow(steps, depth=3, reference_path="never")
+    assert unbounded.stats.usage.calls == 3  # the question, then both kept steps together
+
+    budget = 2 * per_request  # room for one more request of that size after the first
+    tree, backend = await grow(steps, depth=3, max_tokens=budget, reference_path="never")
+    assert len(backend.calls) == 2  # the second level asked for the best parent only
+    assert backend.calls[1][0][-1]["content"].count("Step a.") == 1  # the first kept step
+    assert tree.stats.stop_reason == f"token budget reached ({budget} tokens)"
+    assert tree.stats.usage.total_tokens - budget < per_request * 2  # one request over, at most
+
+
 async def test_reference_path_carries_a_tree_with_no_correct_leaf() -> None:
     tree, _ = await grow(["The answer is 9.", "The answer is 7."])
     reference = [n for n in tree.nodes if n.source == "reference"]

@@ -32,7 +32,9 @@ async def beam(builder: TreeBuilder) -> None:
     for depth in range(1, search.depth + 1):
         if builder.out_of_budget():
             return
-        # the whole frontier is asked at once; answers are added in frontier order
+        # the frontier (best first, as many as the budget has room for) is asked at once;
+        # answers are added in frontier order
+        frontier = frontier[: builder.affordable(len(frontier))]
         children_per_parent = await builder.expand_all(
             frontier, n=search.width, final=depth == search.depth
         )

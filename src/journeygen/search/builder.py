@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,6 +99,17 @@ class TreeBuilder:
         elif search.max_cost is not None and self.cost >= search.max_cost:
             self.stop_reason = f"cost budget reached (${search.max_cost:g})"
         return self.stop_reason is not None
+
+    def affordable(self, wanted: int) -> int:
+        """How many of `wanted` requests sent together the token budget has room for, at this
+        tree's tokens per request so far (all of them before the first answer; at least one,
+        so a round goes over the budget by one request at most, as a single request may).
+        Decided from answers already in, so the tree is the same in any arrival order."""
+        if self.usage.calls == 0:
+            return wanted
+        per_request = self.usage.total_tokens / self.usage.calls
+        left = self.config.search.max_tokens - self.usage.total_tokens
+        return max(1, min(wanted, math.ceil(left / per_request)))
 
     def tally(self, node_id: str | None) -> Tally:
         return self.tallies.get(node_id, Tally())
