@@ -101,15 +101,17 @@ class TreeBuilder:
         return self.stop_reason is not None
 
     def affordable(self, wanted: int) -> int:
-        """How many of `wanted` requests sent together the token budget has room for, at this
-        tree's tokens per request so far (all of them before the first answer; at least one,
-        so a round goes over the budget by one request at most, as a single request may).
-        Decided from answers already in, so the tree is the same in any arrival order."""
-        if self.usage.calls == 0:
+        """How many of `wanted` expansions sent together the token budget has room for, at
+        this tree's tokens per expansion so far (its samples and their judging; all of them
+        before the first; at least one, so a round goes over the budget by one request at
+        most, as a single request may). Decided from answers already in, so the tree is the
+        same in any arrival order."""
+        asked = self.counters["expansions"]
+        if asked == 0:
             return wanted
-        per_request = self.usage.total_tokens / self.usage.calls
+        per_expansion = self.usage.total_tokens / asked
         left = self.config.search.max_tokens - self.usage.total_tokens
-        return max(1, min(wanted, math.ceil(left / per_request)))
+        return max(1, min(wanted, math.ceil(left / per_expansion)))
 
     def tally(self, node_id: str | None) -> Tally:
         return self.tallies.get(node_id, Tally())
