@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hand_cases import PROBLEM, leaf
 
+from journeygen.backends.base import ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
 from journeygen.backends.local import LocalBackend
 from journeygen.derive.samples import SampleSettings, prepare_texts, samples
@@ -69,6 +70,28 @@ async def test_a_faithful_rewrite_replaces_the_draft_and_is_cached(tmp_path: Pat
     assert [s.model_dump_json() for s in journeys(again)] == [sample.model_dump_json()]
     silent = FakeBackend([])  # any call would fail: the script is empty
     assert await prepare_texts([rewrite_tree()], load_prompts(), again, silent, run="r") == 0
+
+
+async def test_a_rewrite_is_asked_only_once_its_llm_reflections_are_in() -> None:
+    tree = rewrite_tree()
+    tree.config.journey.reflection_sources = ["llm", "phrase"]
+    reason = "I added 4 apples instead of the 5 he buys."
+
+    def reply(messages: list[ChatMessage], options: SamplingOptions, index: int) -> str:
+        return FAITHFUL if messages[0]["content"].startswith("You rewrite") else reason
+
+    fake = FakeBackend(reply)
+    settings = SampleSettings(texts=TextCache())
+    await prepare_texts([tree], load_prompts(), settings, fake, run="r")
+    purposes = [
+        "rewrite" if messages[0]["content"].startswith("You rewrite") else "reflect"
+        for messages, _ in fake.calls
+    ]
+    assert purposes == ["reflect", "reflect", "rewrite"]  # no rewrite of a draft without them
+    (sample,) = samples([tree], "journey", load_prompts(), run="r", settings=settings)
+    draft = fake.calls[-1][0][1]["content"]
+    assert reason in draft  # the one rewrite paid for is of the draft with the reflections
+    assert [seg.source for seg in sample.segments if seg.kind == "reflection"] == ["llm", "llm"]
 
 
 async def test_an_unfaithful_rewrite_falls_back_to_the_template_and_says_why() -> None:

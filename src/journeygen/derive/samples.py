@@ -125,7 +125,9 @@ def samples(
 def needed_texts(
     tree: Tree, prompts: PromptSet, settings: SampleSettings, *, run: str
 ) -> list[TextRequest]:
-    """The LLM texts (reflections, rewrites) the journeys and episodes of `tree` lack now.
+    """The LLM texts (reflections, rewrites) the journeys and episodes of `tree` lack now:
+    reflections first, and rewrites only once no reflection is missing (a rewrite of a draft
+    that still holds a stand-in for a missing reflection would be paid for and never used).
     Pure: it builds the samples with what the cache holds and lists what they missed; asks
     nothing."""
     texts = settings.texts
@@ -137,6 +139,8 @@ def needed_texts(
             pass
     needed = list(texts.missing.values())
     texts.missing.clear()
+    if any(request.purpose == "reflect" for request in needed):
+        return [request for request in needed if request.purpose == "reflect"]
     return needed
 
 
