@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import click
 
+from journeygen.ablate import AblateError, AblateSettings, TrainSettings, run_ablation
+from journeygen.ablate.report import markdown_table
 from journeygen.cli.common import out_dir_option, trees_dir_option
 from journeygen.export.think import THINK_STYLES, ThinkStyle
+from journeygen.store import StoreError
 
 __all__ = ["ablate_command"]
+
+# Each flag's default is the settings' own (torch and TRL load only when a fine-tune runs).
+TRAIN = TrainSettings()
+DEFAULT = {field.name: field.default for field in fields(AblateSettings)}
 
 
 @click.command(name="ablate")
 @click.argument("run")
 @click.option(
     "--base-model",
-    default="embedded",
+    default=DEFAULT["base_model"],
     show_default=True,
     help="A local Hugging Face checkpoint folder, a .gguf file, or 'embedded' (the bundled "
     "SmolLM2-135M GGUF, dequantised by transformers). Nothing is downloaded.",
@@ -32,14 +40,14 @@ __all__ = ["ablate_command"]
 @click.option(
     "--eval-size",
     type=click.IntRange(min=1),
-    default=100,
+    default=DEFAULT["eval_size"],
     show_default=True,
     help="Evaluate on the first N usable eval problems.",
 )
 @click.option(
     "--epochs",
     type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
+    default=TRAIN.epochs,
     show_default=True,
     help="Training epochs over each set.",
 )
@@ -51,69 +59,69 @@ __all__ = ["ablate_command"]
 @click.option(
     "--lr",
     type=click.FloatRange(min=0, min_open=True),
-    default=1e-5,
+    default=TRAIN.learning_rate,
     show_default=True,
     help="Learning rate (2e-4 is usual with --lora).",
 )
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=4,
+    default=TRAIN.batch_size,
     show_default=True,
     help="Examples per device batch.",
 )
 @click.option(
     "--grad-accum",
     type=click.IntRange(min=1),
-    default=1,
+    default=TRAIN.grad_accum,
     show_default=True,
     help="Batches per optimizer step.",
 )
 @click.option(
     "--max-length",
     type=click.IntRange(min=16),
-    default=1024,
+    default=TRAIN.max_length,
     show_default=True,
     help="Tokens per training example (prompt + answer); longer ones are cut.",
 )
 @click.option(
     "--lora/--full",
-    default=False,
+    default=TRAIN.lora,
     show_default=True,
     help="LoRA adapters (merged after training) or full fine-tuning.",
 )
 @click.option(
     "--lora-r",
     type=click.IntRange(min=1),
-    default=16,
+    default=TRAIN.lora_r,
     show_default=True,
     help="LoRA rank (alpha = 2r, every linear layer).",
 )
 @click.option(
     "--max-new-tokens",
     type=click.IntRange(min=1),
-    default=512,
+    default=DEFAULT["max_new_tokens"],
     show_default=True,
     help="Greedy tokens per eval answer; an answer cut here counts as wrong.",
 )
 @click.option(
     "--eval-batch-size",
     type=click.IntRange(min=1),
-    default=8,
+    default=DEFAULT["eval_batch_size"],
     show_default=True,
     help="Eval problems generated at once.",
 )
 @click.option(
     "--think",
     type=click.Choice(THINK_STYLES),
-    default="r1",
+    default=DEFAULT["think"],
     show_default=True,
     help="How the long thought is marked in the training answers.",
 )
 @click.option(
     "--seed",
     type=int,
-    default=0,
+    default=TRAIN.seed,
     show_default=True,
     help="Seed of both fine-tunes (data order, LoRA init).",
 )
@@ -154,10 +162,6 @@ def ablate_command(
 
     Needs `pip install 'journeygen[train]'` (torch, transformers, TRL, datasets, peft).
     """
-    from journeygen.ablate import AblateError, AblateSettings, TrainSettings, run_ablation
-    from journeygen.ablate.report import markdown_table
-    from journeygen.store import StoreError
-
     settings = AblateSettings(
         run=run,
         eval_file=eval_file,
