@@ -37,13 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from journeygen.backends.base import Backend, ChatMessage, Completion, SamplingOptions
+from remote_throughput import RequestClock, SleepBackend
+
+from journeygen.backends.base import Backend
 from journeygen.backends.openai_backend import OpenAIBackend
 from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
 from journeygen.derive.texts import TEXTS_FILE
 from journeygen.executors import pool
 from journeygen.executors.local import Resume, generate
-from journeygen.models import Usage
 from journeygen.prompts import load_prompts
 from journeygen.runtime import RuntimeOptions, Stack
 from journeygen.runtime.limits import Slots
@@ -55,8 +56,6 @@ SAMPLE_S = 0.005
 BEFORE = "before: one tree a slot, first come"
 NOW = "now: last problems opened at once, fewest answers first"
 HTTP = True  # --no-http: an in-process backend with the same answers and delay
-sys.path.insert(0, str(ROOT / "tests"))
-from stub_server import answer_text  # noqa: E402
 
 
 class Server:
@@ -85,55 +84,6 @@ class Server:
         counts: dict[str, int] = json.loads(self.process.stdout.readline())
         self.process.wait(10)
         return counts
-
-
-class SleepBackend:
-    """The stub server's answers and delay without HTTP or a server process (`--no-http`):
-    what the runtime's scheduling alone achieves when the client's CPU is scarce."""
-
-    name = "openai"
-
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-
-    async def complete(
-        self, messages: list[ChatMessage], options: SamplingOptions
-    ) -> list[Completion]:
-        await asyncio.sleep(self.delay)
-        plain = [dict(m) for m in messages]
-        return [
-            Completion(
-                text=answer_text(plain, options.seed, i),
-                finish_reason="stop",
-                usage=Usage(calls=int(i == 0), prompt_tokens=10, completion_tokens=10),
-            )
-            for i in range(options.n)
-        ]
-
-    async def aclose(self) -> None:
-        pass
-
-
-class RequestClock:
-    """Notes when the first request left and the last answer came (the request phase)."""
-
-    def __init__(self, inner: Backend) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.first = float("inf")
-        self.last = 0.0
-
-    async def complete(
-        self, messages: list[ChatMessage], options: SamplingOptions
-    ) -> list[Completion]:
-        self.first = min(self.first, time.perf_counter())
-        try:
-            return await self.inner.complete(messages, options)
-        finally:
-            self.last = time.perf_counter()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 @dataclass
