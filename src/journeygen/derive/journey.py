@@ -237,6 +237,12 @@ def _plan(
     return plan
 
 
+def _journey_rng(tree: Tree, seed: int, attempt: int) -> random.Random:
+    """The seeded draws of a tree's journey (`attempt` 0 is the first journey), so
+    `detour_shortfall` surveys the detours the first journey chose from."""
+    return random.Random(f"{seed}\x1f{tree.problem.id}" + (f"\x1f{attempt}" if attempt else ""))
+
+
 def extract_journey(
     tree: Tree,
     *,
@@ -256,8 +262,7 @@ def extract_journey(
     if leaf is None:
         return None
     path = tree.path(leaf.id)
-    key = f"{seed}\x1f{tree.problem.id}" + (f"\x1f{attempt}" if attempt else "")
-    rng = random.Random(key)
+    rng = _journey_rng(tree, seed, attempt)
     survey = _survey(tree, path, rng, detour_depth=detour_depth, sources=sources)
     if not survey.chains:
         return None
@@ -303,7 +308,7 @@ def detour_shortfall(tree: Tree, config: JourneyConfig, *, seed: int) -> str:
     survey = _survey(
         tree,
         tree.path(leaf.id),
-        random.Random(f"{seed}\x1f{tree.problem.id}"),
+        _journey_rng(tree, seed, attempt=0),
         detour_depth=config.detour_depth,
         sources=config.reflection_sources,
     )
