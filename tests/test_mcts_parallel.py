@@ -92,3 +92,19 @@ async def test_parallel_rounds_take_fewer_round_trips() -> None:
     assert alone.peak == 1 and alone.waves == alone.requests
     assert together.peak == 3 and together.waves < together.requests
     assert sequential.stats.counters["simulations"] == parallel.stats.counters["simulations"]
+
+
+async def test_a_round_holds_only_as_many_simulations_as_the_token_budget_has_room_for() -> None:
+    # a simulation asks at most an expansion (3 samples) and a rollout: 4 samples of 10 tokens
+    most_a_simulation = 4 * 10
+    for budget in (60, 100, 150):  # the whole tree takes 200
+        settings = {"strategy": "mcts", "width": 3, "depth": 4, "simulations": 32}
+        search_config = SearchConfig.model_validate(
+            {**settings, "parallel_simulations": 4, "reference_path": "never", "max_tokens": budget}
+        )
+        backend = HashBackend(1)
+        tree = await search(
+            PROBLEM, backend, [AnswerJudge()], RunConfig(search=search_config), load_prompts()
+        )
+        assert tree.stats.stop_reason == f"token budget reached ({budget} tokens)"
+        assert tree.stats.usage.total_tokens - budget < most_a_simulation

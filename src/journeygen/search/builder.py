@@ -100,18 +100,18 @@ class TreeBuilder:
             self.stop_reason = f"cost budget reached (${search.max_cost:g})"
         return self.stop_reason is not None
 
-    def affordable(self, wanted: int) -> int:
-        """How many of `wanted` expansions sent together the token budget has room for, at
-        this tree's tokens per expansion so far (its samples and their judging; all of them
-        before the first; at least one, so a round goes over the budget by one request at
-        most, as a single request may). Decided from answers already in, so the tree is the
-        same in any arrival order."""
-        asked = self.counters["expansions"]
-        if asked == 0:
+    def affordable(self, wanted: int, unit: str = "expansions") -> int:
+        """How many of `wanted` units (a beam's expansions, MCTS simulations) sent together
+        the token budget has room for, at this tree's tokens per unit so far (its requests
+        and their judging; all of them before the first; at least one, so a round goes over
+        the budget by one unit at most, as a single unit may). Decided from answers already
+        in, so the tree is the same in any arrival order."""
+        done = self.counters[unit]
+        if done == 0:
             return wanted
-        per_expansion = self.usage.total_tokens / asked
+        per_unit = self.usage.total_tokens / done
         left = self.config.search.max_tokens - self.usage.total_tokens
-        return max(1, min(wanted, math.ceil(left / per_expansion)))
+        return max(1, min(wanted, math.ceil(left / per_unit)))
 
     def tally(self, node_id: str | None) -> Tally:
         return self.tallies.get(node_id, Tally())

@@ -136,7 +136,9 @@ async def mcts(builder: TreeBuilder) -> None:
     while left > 0:
         if builder.out_of_budget():
             return
-        chosen, count = _choose(builder, expanded, min(search.parallel_simulations, left))
+        # a round holds as many simulations as the token budget has room for
+        wanted = min(search.parallel_simulations, left)
+        chosen, count = _choose(builder, expanded, builder.affordable(wanted, "simulations"))
         builder.counters["simulations"] += count
         left -= count
         await _play(builder, chosen)
