@@ -1,14 +1,16 @@
 """Headless Chromium for the report tests: the DOM it serialises once the page's scripts have
-run, parsed into elements with their attributes and whole text."""
+run, parsed into elements with their attributes and whole text, and the boxes of a page's
+tree pane, nodes, labels and journey marks for the layout tests."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -80,3 +82,61 @@ def dump_dom(url: str, profile: Path, *flags: str) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+# Appended to a copy of a report: once the page has loaded (a folder's chunk script, which
+# the tree waits for, holds the load event back), it scrolls the rightmost node (an answer at
+# the deepest level) into the middle of the tree pane's height and writes the boxes the tests
+# compare into <body data-probe>, for --dump-dom.
+PROBE = """<script>
+addEventListener("load", function () {
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    return [r.left, r.top, r.right, r.bottom];
+  };
+  const all = (sel) => Array.from(document.querySelectorAll(sel), box);
+  const pane = document.getElementById("tree-pane");
+  const cx = (g) => Number(g.querySelector("circle.body").getAttribute("cx"));
+  const nodes = Array.from(document.querySelectorAll("#tree-svg g.node"));
+  const right = nodes.reduce((a, b) => (cx(b) > cx(a) ? b : a));
+  pane.scrollTop += box(right)[1] - box(pane)[1] - pane.clientHeight / 2;
+  document.body.setAttribute("data-probe", JSON.stringify({
+    viewport: [innerWidth, innerHeight],
+    pane: box(pane),
+    side: box(document.getElementById("side")),
+    inner: [pane.clientWidth, pane.clientHeight, pane.scrollWidth],
+    rightmost: right.getAttribute("data-node"),
+    node: box(right),
+    nodes: nodes.map(box),
+    labels: all("#tree-svg text.label"),
+    marks: all("#tree-svg g.order circle"),
+  }));
+});
+</script>
+"""
+Box = list[float]
+
+
+def probe(page: Path, fragment: str, size: tuple[int, int], profile: Path) -> dict[str, Any]:
+    """The probe's boxes for `page` opened at `fragment` in a window of `size` pixels."""
+    probed = page.with_name(f"probe-{size[0]}x{size[1]}-{page.name}")
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
+    dom = dump_dom(probed.as_uri() + fragment, profile, f"--window-size={size[0]},{size[1]}")
+    body = DomParser()
+    body.feed(dom)
+    data: dict[str, Any] = json.loads(body.find("body")[0].attrs["data-probe"])
+    # the window's width was honoured, so the test is real (headless keeps some height back)
+    assert data["viewport"][0] == size[0] and data["viewport"][1] <= size[1]
+    return data
+
+
+def overlap(a: Box, b: Box, slack: float = 0.5) -> bool:
+    """Whether two [left, top, right, bottom] boxes share more than `slack` pixels."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > slack and min(a[3], b[3]) - max(a[1], b[1]) > slack
+
+
+def assert_marks_cover_no_label(data: dict[str, Any]) -> None:
+    marks, labels = data["marks"], data["labels"]
+    assert marks and labels
+    assert [(m, lb) for m in marks for lb in labels if overlap(m, lb)] == []
+    assert [(a, b) for i, a in enumerate(marks) for b in marks[i + 1 :] if overlap(a, b)] == []

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dom_cases import DomParser, dump_dom, needs_chromium
+from dom_cases import (
+    DomParser,
+    assert_marks_cover_no_label,
+    dump_dom,
+    needs_chromium,
+    overlap,
+    probe,
+)
 from hand_cases import PROBLEM, apples_nodes, leaf
 
 from journeygen.config import RunConfig
@@ -206,64 +213,6 @@ def test_chromium_shows_a_rejected_row_as_text(report: Report) -> None:
     assert parsed.find("title")[0].text == ["journeygen · adv"]
     assert not any("data-pwned" in e.attrs for e in parsed.elements)
     assert parsed.find("img") == [] and "&lt;script&gt;" in dom
-
-
-# Appended to a copy of a report: once the page has loaded (a folder's chunk script, which
-# the tree waits for, holds the load event back), it scrolls the rightmost node (an answer at
-# the deepest level) into the middle of the tree pane's height and writes the boxes the tests
-# compare into <body data-probe>, for --dump-dom.
-PROBE = """<script>
-addEventListener("load", function () {
-  const box = (el) => {
-    const r = el.getBoundingClientRect();
-    return [r.left, r.top, r.right, r.bottom];
-  };
-  const all = (sel) => Array.from(document.querySelectorAll(sel), box);
-  const pane = document.getElementById("tree-pane");
-  const cx = (g) => Number(g.querySelector("circle.body").getAttribute("cx"));
-  const nodes = Array.from(document.querySelectorAll("#tree-svg g.node"));
-  const right = nodes.reduce((a, b) => (cx(b) > cx(a) ? b : a));
-  pane.scrollTop += box(right)[1] - box(pane)[1] - pane.clientHeight / 2;
-  document.body.setAttribute("data-probe", JSON.stringify({
-    viewport: [innerWidth, innerHeight],
-    pane: box(pane),
-    side: box(document.getElementById("side")),
-    inner: [pane.clientWidth, pane.clientHeight, pane.scrollWidth],
-    rightmost: right.getAttribute("data-node"),
-    node: box(right),
-    nodes: nodes.map(box),
-    labels: all("#tree-svg text.label"),
-    marks: all("#tree-svg g.order circle"),
-  }));
-});
-</script>
-"""
-Box = list[float]
-
-
-def probe(page: Path, fragment: str, size: tuple[int, int], profile: Path) -> dict[str, Any]:
-    """The probe's boxes for `page` opened at `fragment` in a window of `size` pixels."""
-    probed = page.with_name(f"probe-{size[0]}x{size[1]}-{page.name}")
-    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
-    dom = dump_dom(probed.as_uri() + fragment, profile, f"--window-size={size[0]},{size[1]}")
-    body = DomParser()
-    body.feed(dom)
-    data: dict[str, Any] = json.loads(body.find("body")[0].attrs["data-probe"])
-    # the window's width was honoured, so the test is real (headless keeps some height back)
-    assert data["viewport"][0] == size[0] and data["viewport"][1] <= size[1]
-    return data
-
-
-def overlap(a: Box, b: Box, slack: float = 0.5) -> bool:
-    """Whether two [left, top, right, bottom] boxes share more than `slack` pixels."""
-    return min(a[2], b[2]) - max(a[0], b[0]) > slack and min(a[3], b[3]) - max(a[1], b[1]) > slack
-
-
-def assert_marks_cover_no_label(data: dict[str, Any]) -> None:
-    marks, labels = data["marks"], data["labels"]
-    assert marks and labels
-    assert [(m, lb) for m in marks for lb in labels if overlap(m, lb)] == []
-    assert [(a, b) for i, a in enumerate(marks) for b in marks[i + 1 :] if overlap(a, b)] == []
 
 
 # Steps of realistic length, so labels are cut; the shape of a default search (width 4, keep
