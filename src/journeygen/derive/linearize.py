@@ -51,8 +51,11 @@ class Markers:
         return text
 
 
+_STEP_KINDS = ("step", "wrong_step", "answer")
+
+
 def _render(segment: Segment, phrases: Phrases, prompts: PromptSet) -> str:
-    if segment.kind in ("step", "wrong_step", "answer"):
+    if segment.kind in _STEP_KINDS:
         return prompts.phrase("step").format(text=segment.text)
     if segment.kind == "backtrack":
         if segment.node_id is None:
@@ -61,6 +64,22 @@ def _render(segment: Segment, phrases: Phrases, prompts: PromptSet) -> str:
     if segment.source is None:
         raise ValueError(f"reflection on {segment.node_id} has no source: reflect() it first")
     return segment.text
+
+
+def _thought(journey: Journey, prompts: PromptSet, key: str, marker_every: int) -> str:
+    """The walk as text. A walk of steps alone (a shortcut) picks no phrase or marker, so no
+    generator is seeded for it (seeding one from `key` is ~15 us a sample)."""
+    if all(segment.kind in _STEP_KINDS for segment in journey.segments):
+        step = prompts.phrase("step")
+        return "\n\n".join(step.format(text=segment.text) for segment in journey.segments)
+    rng = random.Random(key)
+    phrases = Phrases(prompts, rng)
+    markers = Markers(prompts, rng, marker_every)
+    parts = []
+    for position, segment in enumerate(journey.segments):
+        text = _render(segment, phrases, prompts)
+        parts.append(markers.apply(position, text) if segment.kind == "reflection" else text)
+    return "\n\n".join(parts)
 
 
 def linearize(
@@ -75,13 +94,6 @@ def linearize(
 ) -> Sample:
     """One sample: the walk as a long thought, the correct path as the final solution."""
     key = f"{seed}\x1f{tree.problem.id}\x1f{journey.kind}" + (f"\x1f{index}" if index else "")
-    rng = random.Random(key)
-    phrases = Phrases(prompts, rng)
-    markers = Markers(prompts, rng, marker_every)
-    parts = []
-    for position, segment in enumerate(journey.segments):
-        text = _render(segment, phrases, prompts)
-        parts.append(markers.apply(position, text) if segment.kind == "reflection" else text)
     correct = [seg for seg in journey.segments if seg.kind in ("step", "answer")]
     final = correct[-1]
     answer = tree.problem.answer
@@ -93,7 +105,7 @@ def linearize(
     return Sample(
         kind=journey.kind,
         prompt=tree.problem.question,
-        thought="\n\n".join(parts),
+        thought=_thought(journey, prompts, key, marker_every),
         solution=solution,
         answer=answer,
         provenance=Provenance(
