@@ -58,8 +58,9 @@ def _write_jsonl(rows: list[dict[str, object]], path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ablated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The folder of the toy run after `journeygen ablate`, and what the command printed."""
+def ablated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """The folder of the toy run after `journeygen ablate`, and what the command printed on
+    stdout and stderr."""
     cwd = tmp_path_factory.mktemp("ablate")
     script = cwd / "script.json"
     script.write_text(json.dumps(SCRIPT))
@@ -73,10 +74,10 @@ def ablated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     eval_file = _write_jsonl(EVAL, cwd / "eval.jsonl")
     ablate = ["ablate", "toy", "--eval", str(eval_file), "--eval-size", "3", "--max-steps", "2",
               "--batch-size", "2", "--max-length", "160", "--lr", "5e-4",
-              "--max-new-tokens", "8", *dirs]  # fmt: skip
+              "--max-new-tokens", "8", "--eval-batch-size", "2", *dirs]  # fmt: skip
     result = CliRunner().invoke(main, ablate)
     assert result.exit_code == 0, result.output
-    return cwd / "outputs" / "toy" / "ablate", result.stdout
+    return cwd / "outputs" / "toy" / "ablate", result.stdout, result.stderr
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -88,8 +89,8 @@ def _outputs(folder: Path, model: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.train
-def test_table_has_one_row_per_model_with_every_column(ablated: tuple[Path, str]) -> None:
-    folder, printed = ablated
+def test_table_has_one_row_per_model_with_every_column(ablated: tuple[Path, str, str]) -> None:
+    folder, printed, _ = ablated
     lines = printed.splitlines()
     assert lines[0] == "| " + " | ".join(COLUMNS) + " |"
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| base", "| journey", "| shortcut"]
@@ -98,8 +99,10 @@ def test_table_has_one_row_per_model_with_every_column(ablated: tuple[Path, str]
 
 
 @pytest.mark.train
-def test_both_sets_train_the_same_steps_on_the_same_problems(ablated: tuple[Path, str]) -> None:
-    folder, _ = ablated
+def test_both_sets_train_the_same_steps_on_the_same_problems(
+    ablated: tuple[Path, str, str],
+) -> None:
+    folder, _, _ = ablated
     report = json.loads((folder / "ablate.json").read_text())
     rows = {row["model"]: row for row in report["rows"]}
     assert rows["base"]["train"] is None
@@ -118,8 +121,8 @@ def test_both_sets_train_the_same_steps_on_the_same_problems(ablated: tuple[Path
 
 
 @pytest.mark.train
-def test_three_models_were_evaluated_and_answer_differently(ablated: tuple[Path, str]) -> None:
-    folder, _ = ablated
+def test_three_models_were_evaluated_and_answer_differently(ablated: tuple[Path, str, str]) -> None:
+    folder, _, _ = ablated
     outputs = {model: _outputs(folder, model) for model in ("base", "journey", "shortcut")}
     ids = [[row["problem_id"] for row in rows] for rows in outputs.values()]
     assert ids[0] == ids[1] == ids[2] and len(ids[0]) == 3
@@ -132,8 +135,25 @@ def test_three_models_were_evaluated_and_answer_differently(ablated: tuple[Path,
 
 
 @pytest.mark.train
-def test_eval_copy_of_a_training_problem_is_left_out(ablated: tuple[Path, str]) -> None:
-    folder, _ = ablated
+def test_each_eval_reports_progress_after_every_batch(ablated: tuple[Path, str, str]) -> None:
+    folder, _, said = ablated
+    for model in ("base", "journey", "shortcut"):
+        tokens = [row["tokens"] for row in _outputs(folder, model)]
+        lines = [line for line in said.splitlines() if line.startswith(f"{model}: ")]
+        # 3 eval problems in batches of 2: after 2 answers, then after all 3
+        progress = [line for line in lines if " answered, " in line]
+        assert [line.split(" answered")[0] for line in progress] == [
+            f"{model}: 2/3",
+            f"{model}: 3/3",
+        ]
+        assert f" {sum(tokens[:2]):,} tokens, " in progress[0]
+        assert f" {sum(tokens):,} tokens, " in progress[1]
+        assert progress[1].endswith("about 0 s left")
+
+
+@pytest.mark.train
+def test_eval_copy_of_a_training_problem_is_left_out(ablated: tuple[Path, str, str]) -> None:
+    folder, _, _ = ablated
     dropped = _rows(folder / "eval-dropped.jsonl")
     assert [row["problem_id"] for row in dropped] == ["eval-000001"]
     assert "copies training problem" in dropped[0]["reason"]

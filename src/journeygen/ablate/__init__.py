@@ -108,6 +108,7 @@ def run_ablation(settings: AblateSettings, echo: Callable[[str], None]) -> list[
             evals.problems,
             max_new_tokens=settings.max_new_tokens,
             batch_size=settings.eval_batch_size,
+            echo=lambda line: echo(f"{name}: {line}"),
         )
         write_outputs(result, folder / f"eval-{name}.jsonl")
         return result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +101,10 @@ def generate(
     *,
     max_new_tokens: int,
     batch_size: int,
+    done: Callable[[int, int], None] = lambda answered, tokens: None,
 ) -> list[tuple[str, int, bool]]:
-    """Greedy completions of each question as a user turn: (text, tokens, cut), in order."""
+    """Greedy completions of each question as a user turn: (text, tokens, cut), in order.
+    `done` is told after each batch how many questions are answered and their tokens."""
     import torch
 
     tokenizer.padding_side = "left"  # generation continues from the right end of each row
@@ -133,6 +135,7 @@ def generate(
             kept = row if stop is None else row[: stop + 1]
             text = tokenizer.decode(kept, skip_special_tokens=True).strip()
             results.append((text, len(kept), stop is None))
+        done(len(results), sum(tokens for _, tokens, _ in results))
     return results
 
 
@@ -163,15 +166,27 @@ def evaluate(
     *,
     max_new_tokens: int,
     batch_size: int,
+    echo: Callable[[str], None] = lambda line: None,
 ) -> EvalResult:
-    """Greedy outputs of `model` on `problems`, checked strictly against the gold answers."""
+    """Greedy outputs of `model` on `problems`, checked strictly against the gold answers;
+    `echo` gets a progress line after each batch (a CPU eval runs for many minutes)."""
     start = time.perf_counter()
+
+    def progress(answered: int, tokens: int) -> None:
+        elapsed = time.perf_counter() - start
+        left = elapsed / answered * (len(problems) - answered)
+        echo(
+            f"{answered}/{len(problems)} answered, {tokens:,} tokens, {elapsed:.0f} s, "
+            f"about {left:.0f} s left"
+        )
+
     texts = generate(
         model,
         tokenizer,
         [problem.question for problem in problems],
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
+        done=progress,
     )
     verdicts = asyncio.run(_verdicts(texts, problems))
     outputs = [
