@@ -41,7 +41,8 @@ def _console(name: str) -> Console:
     """The one console of each stream, as `stdout` and `stderr` give it."""
     from rich.console import Console
 
-    return Console(stderr=name == "stderr", highlight=False, soft_wrap=True)
+    # emoji=False: nothing we print uses ":name:" codes, and rich then never loads its table
+    return Console(stderr=name == "stderr", highlight=False, soft_wrap=True, emoji=False)
 
 
 def __getattr__(name: str) -> Any:

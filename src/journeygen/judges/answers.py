@@ -8,8 +8,6 @@ sympy under it) is imported by the first check that needs it, not with this modu
 
 from __future__ import annotations
 
-import concurrent.futures
-import logging
 import re
 import sys
 import threading
@@ -17,7 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import concurrent.futures
+    import logging
 
 __all__ = [
     "AnswerCheck",
@@ -237,8 +239,12 @@ def _latex(answer: str) -> str:
 def _load_math_verify() -> ModuleType:
     """math-verify, imported when an answer first needs it: with sympy it takes about half a
     second, which `--help`, `show` and runs whose answers are plain numbers never pay."""
+    import logging
+
     import math_verify
 
+    for name in ("math_verify.parser", "math_verify.grader"):
+        logging.getLogger(name).addFilter(_drop_timeout_disabled_notice)  # added once
     module: ModuleType = math_verify  # untyped package: mypy sees Any
     return module
 
@@ -280,6 +286,8 @@ def _run(future: concurrent.futures.Future[AnswerCheck], predicted: str, gold: s
 def _start(predicted: str, gold: str) -> concurrent.futures.Future[AnswerCheck]:
     """Run the slow check in a daemon thread: a stuck sympy call can't be killed, but a
     daemon thread at least never blocks interpreter exit (pool workers would)."""
+    import concurrent.futures
+
     future: concurrent.futures.Future[AnswerCheck] = concurrent.futures.Future()
     worker = threading.Thread(
         target=_run, args=(future, predicted, gold), name="journeygen-answer-check", daemon=True
@@ -306,12 +314,6 @@ async def check_answer(
         return AnswerCheck("unknown", f"answer check timed out after {timeout} s")
 
 
-class _DropTimeoutDisabledNotice(logging.Filter):
+def _drop_timeout_disabled_notice(record: logging.LogRecord) -> bool:
     """math-verify logs that its timeout is off; ours is on, so the notice only misleads."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Timeout is disabled")
-
-
-for _name in ("math_verify.parser", "math_verify.grader"):
-    logging.getLogger(_name).addFilter(_DropTimeoutDisabledNotice())
+    return not record.getMessage().startswith("Timeout is disabled")
