@@ -4,10 +4,12 @@ is for `bench/cli_startup.py`; these tests check what was imported, which does n
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -17,13 +19,15 @@ from hand_cases import fake_run_inputs
 from journeygen.cli import COMMANDS, main
 
 HEAVY = ("math_verify", "sympy", "openai", "anthropic", "llama_cpp")
-# Runs `journeygen ARGS` (sys.argv[1:]) and, on the way out, prints which packages it loaded.
+# Runs `journeygen ARGS` (sys.argv[1:]) and, on the way out, prints which packages it loaded
+# and the state of the cyclic garbage collector (on? how many objects frozen?).
 PROBE = """
-import atexit, json, sys
+import atexit, gc, json, sys
 
 def report():
     packages = sorted({name.split(".")[0] for name in sys.modules})
     print("LOADED " + json.dumps(packages), file=sys.stderr)
+    print("GC " + json.dumps([gc.isenabled(), gc.get_freeze_count()]), file=sys.stderr)
 
 atexit.register(report)
 from journeygen.cli import main
@@ -31,8 +35,8 @@ main()
 """
 
 
-def loaded(*args: str, cwd: Path) -> set[str]:
-    """Top-level packages imported by `journeygen ARGS` run in a fresh interpreter."""
+def probe(*args: str, cwd: Path) -> dict[str, Any]:
+    """What `journeygen ARGS`, run in a fresh interpreter, reported on its way out."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         cwd=cwd,
@@ -42,8 +46,13 @@ def loaded(*args: str, cwd: Path) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    line = next(line for line in done.stderr.splitlines() if line.startswith("LOADED "))
-    return set(json.loads(line.removeprefix("LOADED ")))
+    lines = [line.split(" ", 1) for line in done.stderr.splitlines()]
+    return {key: json.loads(value) for key, value in lines if key in ("LOADED", "GC")}
+
+
+def loaded(*args: str, cwd: Path) -> set[str]:
+    """Top-level packages imported by `journeygen ARGS` run in a fresh interpreter."""
+    return set(probe(*args, cwd=cwd)["LOADED"])
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +89,23 @@ def test_commands_load_no_sdk_model_or_math_verify_they_do_not_use(
     run_dir: Path, args: tuple[str, ...]
 ) -> None:
     assert not loaded(*args, cwd=run_dir) & set(HEAVY)
+
+
+def test_a_command_runs_with_its_imports_frozen_and_the_collector_back_on(run_dir: Path) -> None:
+    """The command's module is imported with the collector paused and then frozen; a collector
+    left off would let a long `generate` grow without bound."""
+    enabled, frozen = probe("show", "demo", cwd=run_dir)["GC"]
+    assert enabled and frozen > 10_000  # the modules, classes and functions of ~300 modules
+
+
+def test_a_collector_switched_off_by_the_caller_stays_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "journeygen.cli.graph", raising=False)  # imported anew
+    gc.disable()
+    try:
+        assert main.get_command(click.Context(main), "graph") is not None
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_help_lists_every_command_with_its_short_help() -> None:
