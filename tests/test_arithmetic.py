@@ -36,6 +36,7 @@ PROBLEM = Problem(id="p", question="?", answer="1")
         "2^10 = 1024",
         "24 = 48 / 2",
         "3 × 3.3 ≈ 10",
+        r"1/3 \approx 0.33",  # no `=` anywhere: the approximate signs alone make a claim
         r"$\frac{3}{4} \times 8 = 6$",
         r"$2^9\cdot 5^4 = 512\cdot 625 = 320,\!000$",
         "<<48/2=24>>24",
@@ -52,6 +53,7 @@ def test_right_claims_hold(text: str) -> None:
     ("text", "reasons"),
     [
         ("So 48 × 5 = 204 clips.", ["48 × 5 is 240, not 204"]),
+        (r"2 \times 5 \approx 12", [r"2 \times 5 is 10, not 12"]),
         ("She earns 0.2 × 50 = $12.", ["0.2 × 50 is 10, not $12"]),
         ("He has 1,250 × 6 = 7,000 toys.", ["1,250 × 6 is 7500, not 7,000"]),
         ("8 × $1.25 = $10.50", ["8 × $1.25 is 10, not $10.50"]),

@@ -57,6 +57,7 @@ _TOKENS = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_EQUALS_SIGNS = ("=", "\u2248", "\\approx")  # the text of every `eq` token above
 # A word right before a claim that changes what its first number means ("half of 10 = 5").
 _OPERATOR_WORDS = {
     "of", "times", "plus", "minus", "by", "over", "per", "half", "twice", "double", "triple",
@@ -299,6 +300,8 @@ def check_claims(text: str) -> list[Claim]:
     A chain `3 + 5 = 8 + 2 = 10` is read as running work: a right side that starts with the
     value of its left side (`8 + 2` after `3 + 5`) continues the calculation.
     """
+    if not any(sign in text for sign in _EQUALS_SIGNS):
+        return []  # no `=`, no claim: most prose steps skip the tokenizer
     tokens = _tokenize(text)
     claims: list[Claim] = []
     for run in _runs(tokens):

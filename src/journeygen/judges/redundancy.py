@@ -4,6 +4,7 @@ of its own path word for word. Such a step pads a path, so it stays in the tree 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -17,12 +18,15 @@ _FRAMING_WORDS = 6  # "you start with the question:", "the problem says that", â
 _RESTATED_SHARE = 0.6  # share of the question's words a restatement repeats
 
 
-def _words(text: str) -> list[str]:
-    """Lower-case words and numbers, thousands separators dropped ("1,000" is "1000")."""
-    return _WORD.findall(re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower()))
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words and numbers, thousands separators dropped ("1,000" is "1000").
+    Cached: every new step is read beside its question and each step above it, again and
+    again as the tree grows."""
+    return tuple(_WORD.findall(re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())))
 
 
-def _restates(words: list[str], question: list[str]) -> bool:
+def _restates(words: tuple[str, ...], question: tuple[str, ...]) -> bool:
     """Only the question again: most of its words, no number of its own, and at most a few
     framing words around them."""
     known = set(question)
