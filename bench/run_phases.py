@@ -14,7 +14,9 @@ GSM8K problems from `../shared/data/gsm8k_test.jsonl`, default search settings u
 - `tail`: 300 problems at concurrency 64, 0.5 s: requests/s over the whole `generate` call
   (first pass, stack, trees, texts, export) and over its request phase (first request to
   last answer), and where the slots stood idle; the pool as it is next to the pool as it was
-  (one open tree a slot to the end, slots first come), rows interleaved.
+  (one open tree a slot to the end, slots first come), rows interleaved; over HTTP, then the
+  same number of requests through 64 plain loops (no journeygen work, no tail), through the
+  openai SDK as `generate` sends them and through bare aiohttp: the transport's ceiling.
 
 Requests are counted by the server (every answered request) and by the run's manifest.
 Run: `.venv/bin/python bench/run_phases.py [--sections texts,wide,tail] [--repeat 1]`.
@@ -37,9 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from remote_throughput import RequestClock, SleepBackend
 
-from journeygen.backends.base import Backend
+from journeygen.backends.base import Backend, ChatMessage, SamplingOptions
 from journeygen.backends.openai_backend import OpenAIBackend
 from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
 from journeygen.derive.texts import TEXTS_FILE
@@ -299,6 +302,59 @@ def one_tree_a_slot_first_come() -> Iterator[None]:
         Slots.acquire = acquire  # type: ignore[method-assign]
 
 
+async def plain_loops(base_url: str, requests: int, concurrency: int, client: str) -> float:
+    """Seconds from the first request to the last answer of `concurrency` plain loops that
+    share `requests` distinct requests, each loop sending its next one when its answer is in:
+    no search, judging, cache or limits. `client` is `sdk` (`OpenAIBackend`: the openai
+    SDK's `client.post` over aiohttp, the transport `generate` uses) or `aiohttp` (bare)."""
+    shares = [requests // concurrency + (i < requests % concurrency) for i in range(concurrency)]
+    options = SamplingOptions(seed=0)
+    backend = OpenAIBackend("stub", base_url=base_url, timeout=60) if client == "sdk" else None
+
+    async def loop(session: aiohttp.ClientSession | None, slot: int, share: int) -> None:
+        for index in range(share):
+            messages: list[ChatMessage] = [{"role": "user", "content": f"loop {slot} {index}"}]
+            if backend is not None:
+                await backend.complete(messages, options)
+            else:
+                assert session is not None
+                body = {"model": "stub", "messages": messages, "seed": 0}
+                async with session.post(f"{base_url}/chat/completions", json=body) as reply:
+                    await reply.json()
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(loop(session, i, share) for i, share in enumerate(shares)))
+        took = time.perf_counter() - started
+    if backend is not None:
+        await backend.aclose()
+    return took
+
+
+def ceiling_rows(repeat: int, requests: int, delay: float) -> list[str]:
+    """The same number of requests at 64 slots through plain loops: what the transport and
+    the stub allow on this machine with no journeygen work and no tail."""
+    rows = []
+    for client, name in (
+        ("sdk", "plain loops, openai SDK (`client.post`)"),
+        ("aiohttp", "plain loops, bare aiohttp"),
+    ):
+        rates = []
+        for _ in range(repeat):
+            server = Server(delay)
+            try:
+                took = run_batch(plain_loops(server.base_url, requests, 64, client))
+            finally:
+                server.close()
+            rates.append(requests / took)
+        rate, bound = statistics.median(rates), 64 / delay
+        rows.append(
+            f"| {name} | {requests} | | | | | {rate:.1f} | {bound:.0f} | | {rate / bound:.0%} |"
+        )
+    return rows
+
+
 def tail_section(repeat: int, count: int, delay: float) -> None:
     print(f"### Whole run vs request phase: {count} GSM8K problems, concurrency 64, {delay} s")
     print()
@@ -314,6 +370,9 @@ def tail_section(repeat: int, count: int, delay: float) -> None:
         found[NOW].append(measure(count, 64, delay, RunConfig()))
     for name, results in found.items():
         print(rate_row(name, results, 64, delay))
+    if HTTP:
+        for row in ceiling_rows(repeat, found[NOW][0].answered, delay):
+            print(row)
     print()
     for name, results in found.items():
         for result in results:
