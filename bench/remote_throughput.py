@@ -93,22 +93,26 @@ class SleepBackend:
 
 class RequestClock:
     """Wraps a backend and notes when its first request left and its last answer came,
-    so requests/s can be read over the request phase alone (without start-up and export)."""
+    so requests/s can be read over the request phase alone (without start-up and export),
+    and each request's (sent, answered) times."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.name = inner.name
         self.first = float("inf")
         self.last = 0.0
+        self.spans: list[tuple[float, float]] = []
 
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
-        self.first = min(self.first, time.perf_counter())
+        sent = time.perf_counter()
+        self.first = min(self.first, sent)
         try:
             return await self.inner.complete(messages, options)
         finally:
             self.last = time.perf_counter()
+            self.spans.append((sent, self.last))
 
     async def aclose(self) -> None:
         await self.inner.aclose()

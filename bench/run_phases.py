@@ -100,6 +100,7 @@ class Result:
     calls: int
     texts: int
     samples: list[tuple[float, int]] = field(default_factory=list)  # (time, in flight)
+    spans: list[tuple[float, float]] = field(default_factory=list)  # (sent, answered)
     concurrency: int = 1
     first: float = 0.0
     last: float = 0.0
@@ -118,6 +119,22 @@ class Result:
         inside = [n for t, n in self.samples if since <= t <= self.last]
         mean = statistics.fmean(inside) if inside else 0.0
         return self.last - since, 1 - mean / self.concurrency
+
+    def busy(self, parts: int = 10) -> list[float]:
+        """Share of the slot time the backend held a request, by tenth of the request phase,
+        from each request's own times. The in-flight samples come from a task on the same
+        event loop, so they miss the moments the loop is busy with a burst of answers."""
+        span = (self.last - self.first) / parts
+        shares = []
+        for part in range(parts):
+            low, high = self.first + part * span, self.first + (part + 1) * span
+            held = sum(max(0.0, min(end, high) - max(sent, low)) for sent, end in self.spans)
+            shares.append(held / (span * self.concurrency))
+        return shares
+
+    def latency(self) -> float:
+        """Mean seconds from a request's send to its answer, at the backend."""
+        return statistics.fmean(end - sent for sent, end in self.spans) if self.spans else 0.0
 
     def idle(self, parts: int = 10) -> list[float]:
         """Share of the slots idle in each tenth of the request phase."""
@@ -190,6 +207,7 @@ async def one_run(
         calls=summary.usage.calls,
         texts=texts,
         samples=samples,
+        spans=clock.spans,
         concurrency=concurrency,
         first=clock.first,
         last=clock.last,
@@ -383,6 +401,15 @@ def tail_section(repeat: int, count: int, delay: float) -> None:
                 f"idle there); {result.first - result.started:.1f} s before the first request, "
                 f"{result.started + result.whole_s - result.last:.1f} s after the last answer; "
                 f"slots idle by tenth of the request phase ({result.phase_s:.1f} s): {idle}"
+            )
+            shares, latency = result.busy(), result.latency()
+            busy = " · ".join(f"{share:.0%}" for share in shares)
+            held, pace = statistics.fmean(shares), delay / latency
+            print(
+                f"  from request times: slot time held by the backend by tenth: {busy}; "
+                f"{latency * 1000:.1f} ms a request ({delay * 1000:.0f} at the server); "
+                f"phase/bound = held {held:.1%} x {delay * 1000:.0f}/{latency * 1000:.1f} ms "
+                f"{pace:.1%} = {held * pace:.1%}"
             )
     print()
 
