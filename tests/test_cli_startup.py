@@ -46,8 +46,8 @@ def probe(*args: str, cwd: Path) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    lines = [line.split(" ", 1) for line in done.stderr.splitlines()]
-    return {key: json.loads(value) for key, value in lines if key in ("LOADED", "GC")}
+    lines = [line.partition(" ") for line in done.stderr.splitlines()]
+    return {key: json.loads(value) for key, _, value in lines if key in ("LOADED", "GC")}
 
 
 def loaded(*args: str, cwd: Path) -> set[str]:
