@@ -120,16 +120,19 @@ class Result:
         mean = statistics.fmean(inside) if inside else 0.0
         return self.last - since, 1 - mean / self.concurrency
 
+    def tenths(self, parts: int = 10) -> list[tuple[float, float]]:
+        """The request phase cut into `parts` equal (start, end) stretches."""
+        span = (self.last - self.first) / parts
+        return [(self.first + i * span, self.first + (i + 1) * span) for i in range(parts)]
+
     def busy(self, parts: int = 10) -> list[float]:
         """Share of the slot time the backend held a request, by tenth of the request phase,
         from each request's own times. The in-flight samples come from a task on the same
         event loop, so they miss the moments the loop is busy with a burst of answers."""
-        span = (self.last - self.first) / parts
         shares = []
-        for part in range(parts):
-            low, high = self.first + part * span, self.first + (part + 1) * span
+        for low, high in self.tenths(parts):
             held = sum(max(0.0, min(end, high) - max(sent, low)) for sent, end in self.spans)
-            shares.append(held / (span * self.concurrency))
+            shares.append(held / ((high - low) * self.concurrency))
         return shares
 
     def latency(self) -> float:
@@ -138,10 +141,8 @@ class Result:
 
     def idle(self, parts: int = 10) -> list[float]:
         """Share of the slots idle in each tenth of the request phase."""
-        span = (self.last - self.first) / parts
         shares = []
-        for part in range(parts):
-            low, high = self.first + part * span, self.first + (part + 1) * span
+        for low, high in self.tenths(parts):
             inside = [n for t, n in self.samples if low <= t < high]
             mean = statistics.fmean(inside) if inside else 0.0
             shares.append(1 - mean / self.concurrency)
@@ -329,13 +330,12 @@ async def plain_loops(base_url: str, requests: int, concurrency: int, client: st
     options = SamplingOptions(seed=0)
     backend = OpenAIBackend("stub", base_url=base_url, timeout=60) if client == "sdk" else None
 
-    async def loop(session: aiohttp.ClientSession | None, slot: int, share: int) -> None:
+    async def loop(session: aiohttp.ClientSession, slot: int, share: int) -> None:
         for index in range(share):
             messages: list[ChatMessage] = [{"role": "user", "content": f"loop {slot} {index}"}]
             if backend is not None:
                 await backend.complete(messages, options)
             else:
-                assert session is not None
                 body = {"model": "stub", "messages": messages, "seed": 0}
                 async with session.post(f"{base_url}/chat/completions", json=body) as reply:
                     await reply.json()
