@@ -9,6 +9,7 @@ import json
 from contextlib import chdir
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from dom_cases import DomParser, dump_dom, needs_chromium
 from hand_cases import fake_run_inputs
@@ -19,7 +20,7 @@ from journeygen.models import Node, Problem, Provenance, Sample, Segment, Tree, 
 from journeygen.prompts import load_prompts
 from journeygen.view.html import render_report
 from journeygen.view.payload import report_payload
-from journeygen.view.reflections import reflection_stats
+from journeygen.view.reflections import _Template, reflection_stats
 
 CLAIM = "Let me recompute that: 48 \u00d7 5 is 240, not 204."
 RECHECK = (
@@ -132,6 +133,35 @@ def journeygen(*args: object, cwd: Path) -> str:
         done = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
     assert done.exit_code == 0, done.output
     return done.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "template", "paragraph", "fits"),
+    [
+        ("reflection_reason", "It fails: {reason}.", "It fails: 3 + 4 is 7.", True),
+        ("reflection_reason", "It fails: {reason}.", "It fails: a. b.", True),
+        ("reflection_reason", "It fails: {reason}.", "It fails: .", False),  # empty field
+        ("reflection_reason", "It fails: {reason}.", "It fails: 3 + 4 is 7", False),
+        ("reflection_reason", "It fails: {reason}.", "So it fails: 7.", False),
+        ("backtrack_step", "{text}", "", False),
+        ("backtrack_step", "{text}", "x", True),
+        ("backtrack_step", "Back to {a}, then {b}.", "Back to 1, then 2.", True),
+        ("backtrack_step", "Back to {a}, then {b}.", "Back to , then 2.", False),
+        ("backtrack_step", "Back to {a}, then {b}.", "Back to 1, then .", False),
+        ("backtrack_step", "Back to {a}, then {b}.", "Back to 1 then 2.", False),
+        ("backtrack_step", "{a}{b}", "x", False),  # two fields need two characters
+        ("backtrack_step", "{a}{b}", "xy", True),
+        ("backtrack_start", "Let me restart.", "Let me restart. Now.", False),  # all of it
+        ("backtrack_start", "Use {{braces}}.", "Use {braces}.", True),
+        ("markers", "Hmm.", "Hmm. Let me see.", True),  # a marker starts a paragraph
+        ("markers", "Hmm.", "Hm. Let me see.", False),
+        ("markers", "Wait, {x}:", "Wait, no: so", True),
+    ],
+)
+def test_a_paragraph_fits_a_phrasing_when_its_fields_are_filled(
+    key: str, template: str, paragraph: str, fits: bool
+) -> None:
+    assert _Template(key, template).fits(paragraph) is fits
 
 
 def test_stats_of_a_fake_run_has_a_reflections_section(tmp_path: Path) -> None:

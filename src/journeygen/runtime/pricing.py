@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +65,7 @@ def _parse(data: Any, where: str) -> PriceTable:
 
 def load_prices(path: str | Path | None = None) -> PriceTable:
     """The built-in table, with the models of the YAML file at `path` (same shape) on top."""
-    text = resources.files("journeygen.runtime").joinpath("prices.yaml").read_text("utf-8")
+    text = (Path(__file__).parent / "prices.yaml").read_text(encoding="utf-8")
     table = _parse(yaml.safe_load(text), "built-in prices.yaml")
     if path is None:
         return table

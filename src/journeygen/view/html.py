@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,7 +80,7 @@ SCRIPTS = (
 
 
 def _asset(name: str) -> str:
-    return resources.files("journeygen.view").joinpath("assets", name).read_text(encoding="utf-8")
+    return (Path(__file__).parent / "assets" / name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
