@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import Field, field_validator
 
-from journeygen.config import ReflectionSource, RunConfig, StrictModel
+from journeygen.config import ReflectionSource, RunConfig, StrictModel, empty_dict, empty_list
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -34,6 +34,8 @@ __all__ = [
     "Usage",
     "Verdict",
     "children_of",
+    "empty_dict",
+    "empty_list",
     "is_safe_id",
     "path_to",
 ]
@@ -88,7 +90,7 @@ class Problem(StrictModel):
     question: str = Field(min_length=1)
     answer: str | None = None
     solution: str | None = None
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: dict[str, Any] = Field(default_factory=empty_dict)
 
     @field_validator("id")
     @classmethod
@@ -146,7 +148,7 @@ class Node(StrictModel):
     label: Label = "unknown"
     value: float | None = Field(default=None, ge=0.0, le=1.0)
     visits: int = Field(default=0, ge=0)  # search samples through this step (rollout, mcts)
-    verdicts: list[Verdict] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=empty_list)
     usage: Usage = Field(default_factory=Usage)
     # Why the completion that made this step ended: "length" means it was cut by max_tokens,
     # so it is never a correct step (None: not recorded, e.g. a step in the middle of a
@@ -181,7 +183,7 @@ class TreeStats(StrictModel):
     correct_leaves: int = 0
     incorrect_leaves: int = 0
     usage: Usage = Field(default_factory=Usage)
-    counters: dict[str, int] = Field(default_factory=dict)  # the strategy's own counts
+    counters: dict[str, int] = Field(default_factory=empty_dict)  # the strategy's own counts
     stop_reason: str | None = None
 
     @classmethod
@@ -207,14 +209,16 @@ class Tree(StrictModel):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     problem: Problem
-    nodes: list[Node] = Field(default_factory=list)
+    nodes: list[Node] = Field(default_factory=empty_list)
     config: RunConfig = Field(default_factory=RunConfig)
     config_hash: str = ""
     strategy: str = "beam"
     status: TreeStatus = "complete"
     error: str | None = None
     stats: TreeStats = Field(default_factory=TreeStats)
-    events: list[Event] = Field(default_factory=list)  # critique, dialogue: what happened, in order
+    events: list[Event] = Field(
+        default_factory=empty_list
+    )  # critique, dialogue: what happened, in order
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:
@@ -294,4 +298,6 @@ class Sample(StrictModel):
     solution: str
     answer: str | None = None
     provenance: Provenance
-    segments: list[Segment] = Field(default_factory=list)  # the walk the thought was made from
+    segments: list[Segment] = Field(
+        default_factory=empty_list
+    )  # the walk the thought was made from

@@ -16,7 +16,7 @@ from typing import IO, Literal
 from pydantic import Field, ValidationError
 
 from journeygen.config import RunConfig
-from journeygen.models import StrictModel, Tree, Usage, is_safe_id
+from journeygen.models import StrictModel, Tree, Usage, empty_dict, empty_list, is_safe_id
 
 __all__ = [
     "LOCK_FILE",
@@ -110,9 +110,9 @@ class Manifest(StrictModel):
     config: RunConfig
     config_hash: str
     source: str
-    problems: list[str] = Field(default_factory=list)
-    decontaminate: list[str] = Field(default_factory=list)  # benchmark files kept out
-    counts: dict[str, int] = Field(default_factory=dict)
+    problems: list[str] = Field(default_factory=empty_list)
+    decontaminate: list[str] = Field(default_factory=empty_list)  # benchmark files kept out
+    counts: dict[str, int] = Field(default_factory=empty_dict)
     usage: Usage = Field(default_factory=Usage)  # paid for, over every session of the run
     cost_usd: float = 0.0
     stopped: str | None = None  # why the last session stopped early (budget, signal)

@@ -7,7 +7,7 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 from pydantic import Field
 
-from journeygen.models import StrictModel, Usage
+from journeygen.models import StrictModel, Usage, empty_list
 
 __all__ = [
     "Backend",
@@ -34,7 +34,7 @@ class SamplingOptions(StrictModel):
     n: int = Field(default=1, ge=1, le=64)
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
     max_tokens: int = Field(default=128, ge=1)
-    stop: list[str] = Field(default_factory=list)
+    stop: list[str] = Field(default_factory=empty_list)
     seed: int | None = None
     json_schema: dict[str, Any] | None = None
 

@@ -36,6 +36,8 @@ __all__ = [
     "RunConfig",
     "SearchConfig",
     "StrictModel",
+    "empty_dict",
+    "empty_list",
 ]
 
 
@@ -45,6 +47,19 @@ class StrictModel(BaseModel):
     (`show`, `stats` and `export` start 10-15% sooner: bench/cli_startup.py)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+# Default factories of list and dict fields. Not the builtins `list` and `dict`: pydantic reads
+# a default factory's signature, and a builtin's is parsed from text with tokenize, which cost
+# every command 5-10 ms of start-up (bench/cli_startup.py); a Python function's is at hand.
+def empty_list() -> list[Any]:
+    """A new empty list, the default of a list field."""
+    return []
+
+
+def empty_dict() -> dict[Any, Any]:
+    """A new empty dict, the default of a dict field."""
+    return {}
 
 
 def _registered(kind: str, names: tuple[str, ...]) -> AfterValidator:

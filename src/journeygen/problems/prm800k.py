@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from journeygen.config import RunConfig
+from journeygen.config import RunConfig, empty_list
 from journeygen.models import Label, Node, Problem, Tree, TreeStats, Usage, Verdict
 from journeygen.problems import Reject, RowError, jsonl_lines, parse_line, safe_id
 from journeygen.search.reference import needs_reference, reference_nodes
@@ -48,7 +48,7 @@ class PrmCompletion(_Lenient):
 
 
 class PrmStep(_Lenient):
-    completions: list[PrmCompletion] = Field(default_factory=list)
+    completions: list[PrmCompletion] = Field(default_factory=empty_list)
     human_completion: PrmCompletion | str | None = None
     chosen_completion: int | None = Field(default=None, ge=0)
 

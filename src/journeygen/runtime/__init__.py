@@ -20,7 +20,7 @@ from pydantic import Field
 
 from journeygen.backends import OWN_HARDWARE
 from journeygen.backends.base import Backend
-from journeygen.models import StrictModel, Usage
+from journeygen.models import StrictModel, Usage, empty_dict
 from journeygen.runtime.cache import CachedBackend
 from journeygen.runtime.failures import CURRENT_PROBLEM, FailureLog
 from journeygen.runtime.limits import Gate, LimitedBackend
@@ -71,7 +71,7 @@ class RuntimeOptions(StrictModel):
     max_run_tokens: int | None = Field(default=None, ge=1, description="budget: tokens per run")
     max_run_cost: float | None = Field(default=None, gt=0.0, description="budget: $ per run")
     batch: bool = Field(default=False, description="provider batch mode: half price")
-    prices: dict[str, Price] = Field(default_factory=dict, description="price overrides")
+    prices: dict[str, Price] = Field(default_factory=empty_dict, description="price overrides")
 
 
 @dataclass

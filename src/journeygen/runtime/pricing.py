@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
-from journeygen.models import StrictModel, Usage
+from journeygen.models import StrictModel, Usage, empty_dict
 
 __all__ = ["BATCH_DISCOUNT", "Price", "PriceTable", "load_prices"]
 
@@ -43,7 +43,7 @@ class PriceTable(StrictModel):
     """Prices by model name; a name matches its longest listed prefix."""
 
     date: str = ""
-    models: dict[str, Price] = Field(default_factory=dict)
+    models: dict[str, Price] = Field(default_factory=empty_dict)
 
     def price(self, model: str) -> Price | None:
         matches = [name for name in self.models if model.startswith(name)]

@@ -15,7 +15,7 @@ from journeygen.judges.answers import answer_statement
 from journeygen.judges.arithmetic import check_claims
 from journeygen.judges.labels import ROLLOUT
 from journeygen.judges.redundancy import is_padding
-from journeygen.models import Node, Sample, StrictModel, Tree
+from journeygen.models import Node, Sample, StrictModel, Tree, empty_dict, empty_list
 
 __all__ = [
     "CUT_HINT_SHARE",
@@ -47,26 +47,27 @@ class EvidenceStats(StrictModel):
 
     correct_path_steps: int = Field(0, description="distinct steps on the samples' correct paths")
     by_evidence: dict[str, int] = Field(
-        default_factory=dict, description="evidence → steps with it (a step may have several)"
+        default_factory=empty_dict, description="evidence → steps with it (a step may have several)"
     )
     only_evidence: dict[str, int] = Field(
-        default_factory=dict, description="evidence → steps with no other"
+        default_factory=empty_dict, description="evidence → steps with no other"
     )
     paths: dict[str, int] = Field(
-        default_factory=dict, description="correct paths the samples use, by their steps' source"
+        default_factory=empty_dict,
+        description="correct paths the samples use, by their steps' source",
     )
     trees_without_path: int = 0
     model_steps: int = Field(0, description="steps written by the model (policy)")
     cut_steps: int = Field(0, description="steps whose completion was cut by max_tokens")
     redundant_steps: int = Field(0, description="steps that restate the question or a step")
     answer_statements: dict[str, int] = Field(
-        default_factory=dict, description="how non-reference final steps state their answer"
+        default_factory=empty_dict, description="how non-reference final steps state their answer"
     )
     journeys_failing_arithmetic: int = 0
     arithmetic_failures: list[str] = Field(
-        default_factory=list, description="problem/node: the claim the check fails"
+        default_factory=empty_list, description="problem/node: the claim the check fails"
     )
-    hints: list[str] = Field(default_factory=list)
+    hints: list[str] = Field(default_factory=empty_list)
 
 
 def evidence_of(node: Node) -> list[str]:

@@ -17,7 +17,7 @@ from journeygen.derive.journey import SHORT_REASONS, detour_shortfall
 from journeygen.derive.samples import journey_settings
 from journeygen.judges import traits
 from journeygen.judges.reasons import reason_flaw
-from journeygen.models import Sample, Segment, StrictModel, Tree
+from journeygen.models import Sample, Segment, StrictModel, Tree, empty_dict, empty_list
 
 if TYPE_CHECKING:  # a type only: importing the prompts module loads yaml
     from journeygen.prompts import PromptSet
@@ -66,21 +66,21 @@ class ReflectionStats(StrictModel):
 
     journeys: int = 0
     reflections: int = 0
-    sources: dict[str, int] = Field(default_factory=dict)
-    kinds: dict[str, int] = Field(default_factory=dict, description="KINDS → reflections")
+    sources: dict[str, int] = Field(default_factory=empty_dict)
+    kinds: dict[str, int] = Field(default_factory=empty_dict, description="KINDS → reflections")
     says_why: int = Field(default=0, description="reflections that are an exact claim or a reason")
     says_why_share: float | None = None
     distinct: int = Field(default=0, description="distinct reflection texts")
     distinct_share: float | None = Field(default=None, description="distinct texts / reflections")
     top_phrasings: list[tuple[str, int]] = Field(
-        default_factory=list, description="most repeated texts, numbers as #, if said twice"
+        default_factory=empty_list, description="most repeated texts, numbers as #, if said twice"
     )
-    phrase_use: dict[str, PhraseUse] = Field(default_factory=dict)
+    phrase_use: dict[str, PhraseUse] = Field(default_factory=empty_dict)
     detours_asked: int = Field(default=0, description="sum over journeys of --detours")
     detours_taken: int = 0
     short_journeys: int = Field(default=0, description="journeys with fewer detours than asked")
     short_reasons: dict[str, int] = Field(
-        default_factory=dict, description="why (derive.journey.SHORT_REASONS) → journeys"
+        default_factory=empty_dict, description="why (derive.journey.SHORT_REASONS) → journeys"
     )
 
 

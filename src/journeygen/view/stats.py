@@ -15,7 +15,7 @@ from pydantic import Field
 
 from journeygen.derive.fidelity import RULES
 from journeygen.derive.rewrite import FIDELITY_FAILED, NO_REWRITE
-from journeygen.models import Sample, StrictModel, Tree
+from journeygen.models import Sample, StrictModel, Tree, empty_dict, empty_list
 from journeygen.view.evidence import EvidenceStats, evidence_stats
 from journeygen.view.reflections import ReflectionStats, reflection_stats
 
@@ -51,7 +51,7 @@ class Distribution(StrictModel):
     median: float = 0.0
     p90: int = 0
     max: int = 0
-    values: list[int] = Field(default_factory=list, description="every value, for plots")
+    values: list[int] = Field(default_factory=empty_list, description="every value, for plots")
 
     @classmethod
     def of(cls, values: Sequence[int]) -> Distribution:
@@ -84,7 +84,7 @@ class FidelityStats(StrictModel):
     checked: int = 0
     passed: int = 0
     pass_rate: float | None = None
-    failures: dict[str, int] = Field(default_factory=dict, description="broken rule → count")
+    failures: dict[str, int] = Field(default_factory=empty_dict, description="broken rule → count")
     no_rewrite: int = 0
 
 
@@ -102,7 +102,7 @@ class RunStats(StrictModel):
     reflection_sources: dict[str, int]
     # critique, dialogue: the searches' own walks, and whose words their reflections are
     episodes: int = 0
-    episode_reflection_sources: dict[str, int] = Field(default_factory=dict)
+    episode_reflection_sources: dict[str, int] = Field(default_factory=empty_dict)
     lengths: dict[str, LengthStats]
     tokenizer: str = TOKENIZER
     linearize_modes: dict[str, int]
