@@ -8,6 +8,7 @@ sympy under it) is imported by the first check that needs it, not with this modu
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -127,8 +128,10 @@ def _clean(answer: str) -> str:
     return _COMMA_NUMBER.sub(lambda match: match.group(1).replace(",", ""), answer)
 
 
+@functools.lru_cache(maxsize=4096)
 def _statement(text: str) -> tuple[AnswerStatement, str] | None:
-    """How the step states its final answer and the answer, in the order of precedence."""
+    """How the step states its final answer and the answer, in the order of precedence.
+    Cached: the search, the answer judge and the labels each read a new step's answer."""
     tried: tuple[tuple[AnswerStatement, Callable[[str], str | None]], ...] = (
         ("boxed", _last_boxed),
         ("####", lambda t: _last_match(_HASHES, t)),

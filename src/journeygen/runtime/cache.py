@@ -57,9 +57,13 @@ def _canonical(namespace: str, messages: list[ChatMessage], options: SamplingOpt
     )
 
 
+def _hashed(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def request_key(namespace: str, messages: list[ChatMessage], options: SamplingOptions) -> str:
     """Hash of what decides an answer, minus `n` (samples are keyed by index on their own)."""
-    return hashlib.sha256(_canonical(namespace, messages, options).encode()).hexdigest()
+    return _hashed(_canonical(namespace, messages, options))
 
 
 def _located(key: str, completions: list[Completion]) -> list[Completion]:
@@ -91,7 +95,8 @@ class CachedBackend:
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
     ) -> list[Completion]:
-        key = request_key(self.namespace, messages, options)
+        canonical = _canonical(self.namespace, messages, options)
+        key = _hashed(canonical)
         rows = self._db.execute(
             "SELECT completion FROM samples WHERE key = ? AND idx < ? ORDER BY idx",
             (key, options.n),
@@ -109,7 +114,7 @@ class CachedBackend:
             )
             self._db.execute(
                 "INSERT OR IGNORE INTO requests VALUES (?, ?)",
-                (key, _canonical(self.namespace, messages, options)),
+                (key, canonical),
             )
             self._db.executemany(
                 "INSERT OR IGNORE INTO samples VALUES (?, ?, ?)",
