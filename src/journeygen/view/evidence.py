@@ -116,7 +116,7 @@ def evidence_stats(
         answer_statement(node.text) or "none" for node in finals if node.source != "reference"
     )
     failing, failures = _arithmetic(by_id, journeys)
-    return EvidenceStats(
+    return EvidenceStats.model_construct(
         correct_path_steps=len(steps),
         by_evidence=dict(sorted(Counter(k for found in kinds for k in found).items())),
         only_evidence=dict(sorted(Counter(found[0] for found in kinds if len(found) == 1).items())),

@@ -166,7 +166,7 @@ def _phrase_use(journeys: Sequence[Sample], prompts: PromptSet) -> dict[str, Phr
         options = len(prompts.phrase_list(key))
         uses = sum(counter.values())
         top, most = counter.most_common(1)[0] if counter else ("", 0)
-        use[key] = PhraseUse(
+        use[key] = PhraseUse.model_construct(
             uses=uses,
             options=options,
             used=len(counter),
@@ -211,7 +211,7 @@ def reflection_stats(
             short[detour_shortfall(tree, config, seed=seed)] += 1
     says_why = sum(kinds[kind] for kind in SAYS_WHY)
     repeated = Counter(map(phrasing, texts)).most_common(TOP_PHRASINGS)
-    return ReflectionStats(
+    return ReflectionStats.model_construct(
         journeys=len(journeys),
         reflections=len(texts),
         sources=dict(sources.most_common()),
