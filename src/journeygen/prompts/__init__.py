@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 if TYPE_CHECKING:
     from journeygen.backends.base import ChatMessage
@@ -17,8 +16,6 @@ SEPARATOR = "\n---\n"
 # The built-in files, which the wheel installs beside this module (importlib.resources would
 # find the same folder, at 5-10 ms of imports on every command that reads a prompt)
 _BUILT_IN = Path(__file__).parent
-# libyaml's safe loader when PyYAML was built with it: about five times faster than Python's
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -68,6 +65,20 @@ def _read(folder: Path | None, name: str) -> str:
     return (_BUILT_IN / name).read_text(encoding="utf-8")
 
 
+def _phrase_bank(text: str) -> Any:
+    """The data of a phrases.yaml. The built-in one is YAML in its JSON-compatible style, read
+    with the json module once its comment lines are dropped (a JSON string can't span lines,
+    so no dropped line was inside one); any other YAML goes to PyYAML, imported only then."""
+    kept = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    try:
+        return json.loads("\n".join(kept))
+    except ValueError:
+        import yaml
+
+        # libyaml's safe loader when PyYAML was built with it: about five times faster
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _template(folder: Path | None, name: str) -> ChatTemplate:
     text = _read(folder, name)
     if SEPARATOR not in text:
@@ -79,7 +90,7 @@ def _template(folder: Path | None, name: str) -> ChatTemplate:
 def load_prompts(folder: str | Path | None = None) -> PromptSet:
     """Load the built-in prompts; files present in `folder` replace their built-in twins."""
     path = Path(folder) if folder is not None else None
-    phrases = yaml.load(_read(path, "phrases.yaml"), Loader=_SAFE_LOADER)
+    phrases = _phrase_bank(_read(path, "phrases.yaml"))
     if not isinstance(phrases, dict):
         raise ValueError("phrases.yaml: expected a mapping")
     return PromptSet(
