@@ -13,10 +13,11 @@ GSM8K problems from `../shared/data/gsm8k_test.jsonl`, default search settings u
   `limits.in_flight`, sampled every 5 ms over the request phase).
 - `tail`: 300 problems at concurrency 64, 0.5 s: requests/s over the whole `generate` call
   (first pass, stack, trees, texts, export) and over its request phase (first request to
-  last answer), and where the slots stood idle; the pool as it is next to the pool as it was
-  (one open tree a slot to the end, slots first come), rows interleaved; over HTTP, then the
-  same number of requests through 64 plain loops (no journeygen work, no tail), through the
-  openai SDK as `generate` sends them and through bare aiohttp: the transport's ceiling.
+  last answer), where the slots stood idle and how often the event loop was held up; the
+  pool as it is next to the pool as it was (one open tree a slot to the end, slots first
+  come), rows interleaved; over HTTP, then the same number of requests through 64 plain
+  loops (no journeygen work, no tail), through the openai SDK as `generate` sends them and
+  through bare aiohttp: the transport's ceiling.
 
 Requests are counted by the server (every answered request) and by the run's manifest.
 Run: `.venv/bin/python bench/run_phases.py [--sections texts,wide,tail] [--repeat 1]`.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import statistics
@@ -138,6 +140,15 @@ class Result:
     def latency(self) -> float:
         """Mean seconds from a request's send to its answer, at the backend."""
         return statistics.fmean(end - sent for sent, end in self.spans) if self.spans else 0.0
+
+    def stalls(self, over_s: float = 0.010) -> tuple[int, float]:
+        """Event-loop stalls over the request phase: how many times the in-flight sampler
+        (due every 5 ms) was held up more than `over_s`, and the seconds they held it in all.
+        While the loop is held no answer is read and no request is sent."""
+        times = [t for t, _ in self.samples if self.first <= t <= self.last]
+        late = [b - a - SAMPLE_S for a, b in itertools.pairwise(times)]
+        held = [x for x in late if x > over_s]
+        return len(held), sum(held)
 
     def idle(self, parts: int = 10) -> list[float]:
         """Share of the slots idle in each tenth of the request phase."""
@@ -402,6 +413,8 @@ def tail_section(repeat: int, count: int, delay: float) -> None:
                 f"{result.started + result.whole_s - result.last:.1f} s after the last answer; "
                 f"slots idle by tenth of the request phase ({result.phase_s:.1f} s): {idle}"
             )
+            stalls, stalled = result.stalls()
+            print(f"  event loop held over 10 ms: {stalls} times, {stalled * 1000:.0f} ms in all")
             shares, latency = result.busy(), result.latency()
             busy = " · ".join(f"{share:.0%}" for share in shares)
             held, pace = statistics.fmean(shares), delay / latency

@@ -34,7 +34,7 @@ from journeygen.runtime import (
     RuntimeOptions,
     load_prices,
 )
-from journeygen.runtime.cache import look_up
+from journeygen.runtime.cache import CHECKPOINT_EVERY, look_up
 from journeygen.runtime.limits import TokenBucket
 from journeygen.runtime.pricing import Price
 from journeygen.store import RunStore
@@ -123,6 +123,34 @@ async def test_cache_survives_a_new_process_and_keeps_models_apart(tmp_path: Pat
     with pytest.raises(BackendError, match="script exhausted"):
         await other.complete(QUESTION, options)
     other.close()
+
+
+async def test_cache_checkpoints_its_log_on_a_worker_thread(tmp_path: Path) -> None:
+    """A checkpoint inside a commit would stall the event loop: commits never checkpoint, a
+    worker thread does every CHECKPOINT_EVERY answers, so the log stays bounded."""
+    path = tmp_path / "cache.sqlite"
+    wal = path.with_name("cache.sqlite-wal")
+    long_answer = " ".join(["step"] * 2000)  # about 10 KB: several pages an answer
+    cache = CachedBackend(FakeBackend(lambda *_: long_answer), path, namespace="fake:x")
+    (auto,) = cache._db.execute("PRAGMA wal_autocheckpoint").fetchone()
+    assert auto == 0
+    sizes = []
+    for seed in range(3 * CHECKPOINT_EVERY):
+        await cache.complete(QUESTION, SamplingOptions(seed=seed))
+        if seed == CHECKPOINT_EVERY - 2:  # no checkpoint yet: every answer is in the log
+            one_round = wal.stat().st_size
+            assert one_round > (CHECKPOINT_EVERY - 1) * len(long_answer)
+        if cache._checkpoint is not None:
+            await cache._checkpoint
+        sizes.append(wal.stat().st_size)
+    # Checkpointed three times: the log is reused from its start, never three rounds long.
+    assert max(sizes) < 1.5 * one_round
+    cache.close()
+    assert not wal.exists()  # the last connection checkpointed the rest and removed the log
+    reopened = CachedBackend(FakeBackend([]), path, namespace="fake:x")
+    assert reopened.stored() == 3 * CHECKPOINT_EVERY
+    assert (await reopened.complete(QUESTION, SamplingOptions(seed=7)))[0].text == long_answer
+    reopened.close()
 
 
 # --- limits, gate, meter ----------------------------------------------------------------

@@ -10,6 +10,7 @@ A request for more samples than stored asks the backend again and keeps the stor
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sqlite3
@@ -21,7 +22,14 @@ from typing import Any
 from journeygen.backends.base import Backend, ChatMessage, Completion, SamplingOptions
 from journeygen.models import Usage
 
-__all__ = ["CachedBackend", "CachedRequest", "look_up", "look_up_many", "request_key"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "CachedBackend",
+    "CachedRequest",
+    "look_up",
+    "look_up_many",
+    "request_key",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -41,6 +49,10 @@ CREATE TABLE IF NOT EXISTS payments (
     completion_tokens INTEGER NOT NULL
 );
 """
+
+CHECKPOINT_EVERY = 200
+"""Answers between two checkpoints of the write-ahead log: at 3-5 pages an answer, about
+SQLite's own threshold of 1,000 pages."""
 
 
 def _canonical(namespace: str, messages: list[ChatMessage], options: SamplingOptions) -> str:
@@ -71,6 +83,16 @@ def _located(key: str, completions: list[Completion]) -> list[Completion]:
     return [c.model_copy(update={"request": f"{key}/{i}"}) for i, c in enumerate(completions)]
 
 
+def _checkpoint(path: Path) -> None:
+    """Copy the write-ahead log into the database, from a connection of this thread's own.
+    PASSIVE never waits for the writer, and the writer never waits for it."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        db.close()
+
+
 class CachedBackend:
     """Answers from `path` when it can, else asks `inner` and stores every sample it returns.
 
@@ -90,7 +112,14 @@ class CachedBackend:
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes
+        # SQLite's automatic checkpoint runs inside a commit, with an fsync: on the event loop
+        # that stalls every request slot for 10-25 ms, several times a minute. `_committed`
+        # runs checkpoints on a worker thread instead.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(_SCHEMA)
+        self._path = path
+        self._since_checkpoint = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     async def complete(
         self, messages: list[ChatMessage], options: SamplingOptions
@@ -123,8 +152,17 @@ class CachedBackend:
                     for i, c in enumerate(completions)
                 ],
             )
+        self._committed()
         # Samples stored before stay as they were (trees built on them must not change).
         return _located(key, stored + completions[len(stored) :])
+
+    def _committed(self) -> None:
+        """Every `CHECKPOINT_EVERY` answers, checkpoint on a worker thread (one at a time)."""
+        self._since_checkpoint += 1
+        busy = self._checkpoint is not None and not self._checkpoint.done()
+        if self._since_checkpoint >= CHECKPOINT_EVERY and not busy:
+            self._since_checkpoint = 0
+            self._checkpoint = asyncio.ensure_future(asyncio.to_thread(_checkpoint, self._path))
 
     def stored(self) -> int:
         """How many answers the cache holds (what a rerun replays for free)."""
@@ -140,7 +178,8 @@ class CachedBackend:
         return Usage(calls=calls, prompt_tokens=prompt, completion_tokens=completion)
 
     def close(self) -> None:
-        """Close the database (the inner backend stays open: its owner closes it)."""
+        """Close the database (the inner backend stays open: its owner closes it). The last
+        connection to close checkpoints the rest of the log, a running checkpoint's included."""
         self._db.close()
 
     async def aclose(self) -> None:
