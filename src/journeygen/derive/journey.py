@@ -3,6 +3,7 @@ followed to its error, reflected on and backtracked from) from a labelled tree; 
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -88,9 +89,11 @@ def _error_reason(node: Node) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _form(text: str) -> float:
     """How much a step looks like a maths step rather than gibberish: it has a number, a
-    sensible length, and words that do not just repeat."""
+    sensible length, and words that do not just repeat. Cached: each journey of a tree weighs
+    the same wrong steps again, and `follow` reads each child's form twice."""
     words = _WORD.findall(text)
     if not words:
         return 0.0
@@ -141,13 +144,16 @@ class _Detours:
     budget cut, say) are not detours."""
 
     def __init__(self, tree: Tree) -> None:
-        self.tree = tree
+        self.wrong_children: dict[str, list[Node]] = {}  # each tree walk once, not per node
+        for node in tree.nodes:
+            if node.parent is not None and node.label == "incorrect":
+                self.wrong_children.setdefault(node.parent, []).append(node)
         self.distance: dict[str, float] = {}
         for node in reversed(tree.nodes):  # children come after parents
             self.distance[node.id] = self._distance(node)
 
     def _wrong_children(self, node: Node) -> list[Node]:
-        return [c for c in self.tree.children(node.id) if c.label == "incorrect"]
+        return self.wrong_children.get(node.id, [])
 
     def _distance(self, node: Node) -> float:
         if node.label != "incorrect":
