@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -150,6 +151,31 @@ async def test_cache_checkpoints_its_log_on_a_worker_thread(tmp_path: Path) -> N
     reopened = CachedBackend(FakeBackend([]), path, namespace="fake:x")
     assert reopened.stored() == 3 * CHECKPOINT_EVERY
     assert (await reopened.complete(QUESTION, SamplingOptions(seed=7)))[0].text == long_answer
+    reopened.close()
+
+
+async def test_a_failed_checkpoint_stops_the_run_and_keeps_every_answer(tmp_path: Path) -> None:
+    """A checkpoint that fails is raised with the next answer (already stored), not lost in
+    a worker thread while the log grows."""
+    path = tmp_path / "cache.sqlite"
+    cache = CachedBackend(FakeBackend(by_request), path, namespace="fake:x")
+    for seed in range(CHECKPOINT_EVERY - 1):
+        await cache.complete(QUESTION, SamplingOptions(seed=seed))
+    # The checkpoint opens the database by its name: a folder there makes it fail, while the
+    # cache's own connection goes on writing to the moved file.
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for part in ("cache.sqlite", "cache.sqlite-wal", "cache.sqlite-shm"):
+        (tmp_path / part).rename(moved / part)
+    path.mkdir()
+    await cache.complete(QUESTION, SamplingOptions(seed=CHECKPOINT_EVERY))  # starts one
+    assert cache._checkpoint is not None
+    await asyncio.wait([cache._checkpoint])
+    with pytest.raises(sqlite3.OperationalError):
+        await cache.complete(QUESTION, SamplingOptions(seed=CHECKPOINT_EVERY + 1))
+    cache.close()
+    reopened = CachedBackend(FakeBackend([]), moved / "cache.sqlite", namespace="fake:x")
+    assert reopened.stored() == CHECKPOINT_EVERY + 1  # the answer that came with the error too
     reopened.close()
 
 

@@ -144,7 +144,7 @@ class _Detours:
     budget cut, say) are not detours."""
 
     def __init__(self, tree: Tree) -> None:
-        self.wrong_children: dict[str, list[Node]] = {}  # each tree walk once, not per node
+        self.wrong_children: dict[str, list[Node]] = {}  # one walk over the tree, not one a node
         for node in tree.nodes:
             if node.parent is not None and node.label == "incorrect":
                 self.wrong_children.setdefault(node.parent, []).append(node)

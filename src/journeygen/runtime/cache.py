@@ -157,10 +157,16 @@ class CachedBackend:
         return _located(key, stored + completions[len(stored) :])
 
     def _committed(self) -> None:
-        """Every `CHECKPOINT_EVERY` answers, checkpoint on a worker thread (one at a time)."""
+        """Every `CHECKPOINT_EVERY` answers, checkpoint on a worker thread (one at a time).
+        A checkpoint that failed (a full disk, say) is raised with the next answer, which is
+        stored already: the run stops as on a failed tree write, instead of the log growing
+        unseen."""
+        if self._checkpoint is not None and self._checkpoint.done():
+            failed, self._checkpoint = self._checkpoint.exception(), None
+            if failed is not None:
+                raise failed
         self._since_checkpoint += 1
-        busy = self._checkpoint is not None and not self._checkpoint.done()
-        if self._since_checkpoint >= CHECKPOINT_EVERY and not busy:
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._since_checkpoint = 0
             self._checkpoint = asyncio.ensure_future(asyncio.to_thread(_checkpoint, self._path))
 
