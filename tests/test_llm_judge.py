@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from journeygen.judges.llm import VERDICT_SCHEMA, JudgeOutputError, LLMJudge, pa
 from journeygen.judges.reasons import recorded_reason
 from journeygen.models import Node, Problem, Verdict
 from journeygen.prompts import load_prompts
+from journeygen.search.tree import search
 
 PROBLEM = Problem(
     id="clips", question="48 clips in April, half as many in May. Total?", answer="72"
@@ -183,3 +185,47 @@ async def test_the_embedded_model_answers_in_the_schema(local_backend: LocalBack
     else:
         last = parse_verdict(answers[-1].text)
         assert (verdict.label, verdict.reason) == (last.label, recorded_reason(last.reason))
+
+
+class _Overlap:
+    """Answers steps and verdicts after a short wait, noting the most judge requests that
+    were in flight at once."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.judging = 0
+        self.peak = 0
+
+    async def complete(
+        self, messages: list[ChatMessage], options: SamplingOptions
+    ) -> list[Completion]:
+        judge = options.json_schema is not None
+        self.judging += judge
+        self.peak = max(self.peak, self.judging)
+        await asyncio.sleep(0.01)
+        self.judging -= judge
+        seed = options.seed or 0
+        texts = (
+            [WRONG]
+            if judge
+            else [f"So {seed % 97} + {i} = {seed % 97 + i} clips." for i in range(options.n)]
+        )
+        return [Completion(text=text) for text in texts]
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_the_llm_judge_judges_a_levels_new_steps_at_once() -> None:
+    """A judge that asks a model gets every new step of a level in flight together; the
+    verdicts still land in judge order on each step."""
+    backend = _Overlap()
+    config = RunConfig.model_validate(
+        {"search": {"width": 4, "keep": 1, "depth": 1}, "judges": {"use": ["answer", "llm"]}}
+    )
+    judges = make_judges(config, backend, load_prompts().judge)
+    tree = await search(PROBLEM, backend, judges, config, load_prompts())
+    assert len(tree.nodes) == 4
+    assert backend.peak == 4
+    assert all([v.judge for v in node.verdicts] == ["answer", "llm"] for node in tree.nodes)

@@ -22,13 +22,15 @@ class Traits:
     plausible a step is (a hard pass/fail says nothing of that). `explains`: its reason says
     in words why a step is wrong, so a reflection may quote it. `step_judge`: the class
     ("module:Class") that judges each new step during search; None for a labelling step run
-    after search or a verdict written by the search, an importer or a human.
+    after search or a verdict written by the search, an importer or a human. `asks_model`:
+    it sends a request per step, so the search judges new steps all at once.
     """
 
     hard: bool = False
     graded: bool = False
     explains: bool = False
     step_judge: str | None = None
+    asks_model: bool = False
 
 
 BACKUP = "backup"  # the label backed up from a step's finished continuations (judges.labels)
@@ -37,7 +39,9 @@ BACKUP = "backup"  # the label backed up from a step's finished continuations (j
 JUDGES: dict[str, Traits] = {
     "answer": Traits(hard=True, step_judge="journeygen.judges.answer:AnswerJudge"),
     "arithmetic": Traits(hard=True, step_judge="journeygen.judges.arithmetic:ArithmeticJudge"),
-    "llm": Traits(graded=True, explains=True, step_judge="journeygen.judges.llm:LLMJudge"),
+    "llm": Traits(
+        graded=True, explains=True, step_judge="journeygen.judges.llm:LLMJudge", asks_model=True
+    ),
     "rollout": Traits(graded=True),  # a step's value against a threshold, after search
 }
 JUDGE_NAMES: tuple[str, ...] = tuple(JUDGES)

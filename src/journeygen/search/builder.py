@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from journeygen.backends.base import Backend, Completion, SamplingOptions
 from journeygen.config import RunConfig
+from journeygen.judges import traits
 from journeygen.judges.answers import extract_answer, is_final_step
 from journeygen.judges.base import Judge
 from journeygen.judges.labels import own_label
@@ -59,6 +60,7 @@ class TreeBuilder:
         self.backend = backend
         self.critic = critic or backend  # the dialogue's critic: the run's model unless another
         self.judges = list(judges)
+        self._judges_ask_model = any(traits(judge.name).asks_model for judge in self.judges)
         self.config = config
         self.prompts = prompts
         self.nodes: list[Node] = []
@@ -317,11 +319,17 @@ class TreeBuilder:
         return node
 
     async def _judge(self, made: Sequence[tuple[Node, list[Node]]]) -> None:
-        """Every judge on every new step (with the steps above it) at once; verdicts land in
-        judge order on each step, whatever order the answers arrive in."""
+        """Every judge on every new step (with the steps above it); verdicts land in judge
+        order on each step, whatever order the answers arrive in. Steps are judged all at
+        once when a judge asks a model; checks that run here (answer, arithmetic) go step by
+        step, since a task per step costs more than the check."""
 
         async def judge_one(node: Node, path: list[Node]) -> None:
             for judge in self.judges:
                 node.verdicts.extend(await judge.judge(self.problem, path, node))
 
-        await asyncio.gather(*(judge_one(node, path) for node, path in made))
+        if self._judges_ask_model:
+            await asyncio.gather(*(judge_one(node, path) for node, path in made))
+            return
+        for node, path in made:
+            await judge_one(node, path)
