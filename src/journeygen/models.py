@@ -33,6 +33,7 @@ __all__ = [
     "TreeStats",
     "Usage",
     "Verdict",
+    "children_by_parent",
     "children_of",
     "empty_dict",
     "empty_list",
@@ -61,6 +62,15 @@ SampleKindName = Literal["journey", "shortcut", "episode"]
 
 ROOT = "ROOT"  # graph key of the question, parent of every first step
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def children_by_parent(nodes: Iterable[Node]) -> dict[str | None, list[Node]]:
+    """Every node's children in order, from one walk over `nodes` (`None`: the first steps),
+    for code that asks for many nodes' children."""
+    children: dict[str | None, list[Node]] = {}
+    for node in nodes:
+        children.setdefault(node.parent, []).append(node)
+    return children
 
 
 def children_of(nodes: Iterable[Node], parent: str | None) -> list[Node]:

@@ -17,7 +17,7 @@ from journeygen.derive.reflect import INFORMATIVE, best_offer
 from journeygen.judges import BACKUP, traits
 from journeygen.judges.labels import solved_leaves
 from journeygen.judges.redundancy import is_padding
-from journeygen.models import Journey, Node, PathSource, Segment, Tree
+from journeygen.models import Journey, Node, PathSource, Segment, Tree, children_by_parent
 
 __all__ = [
     "SHORT_REASONS",
@@ -144,16 +144,13 @@ class _Detours:
     budget cut, say) are not detours."""
 
     def __init__(self, tree: Tree) -> None:
-        self.wrong_children: dict[str, list[Node]] = {}  # one walk over the tree, not one a node
-        for node in tree.nodes:
-            if node.parent is not None and node.label == "incorrect":
-                self.wrong_children.setdefault(node.parent, []).append(node)
+        self.children = children_by_parent(tree.nodes)  # one walk, not one a node
         self.distance: dict[str, float] = {}
         for node in reversed(tree.nodes):  # children come after parents
             self.distance[node.id] = self._distance(node)
 
     def _wrong_children(self, node: Node) -> list[Node]:
-        return self.wrong_children.get(node.id, [])
+        return [c for c in self.children.get(node.id, []) if c.label == "incorrect"]
 
     def _distance(self, node: Node) -> float:
         if node.label != "incorrect":

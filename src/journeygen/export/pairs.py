@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from journeygen.models import Node, PathSource, Tree
+from journeygen.models import Node, PathSource, Tree, children_by_parent
 
 __all__ = ["LabelledPath", "StepPair", "labelled_paths", "step_pairs"]
 
@@ -68,13 +68,6 @@ def _source(nodes: tuple[Node, ...]) -> PathSource:
     return "reference" if any(node.source == "reference" for node in nodes) else "policy"
 
 
-def _children(tree: Tree) -> dict[str | None, list[Node]]:
-    children: dict[str | None, list[Node]] = {}
-    for node in tree.nodes:
-        children.setdefault(node.parent, []).append(node)
-    return children
-
-
 def _correct_prefixes(
     children: dict[str | None, list[Node]],
 ) -> Iterator[tuple[str | None, tuple[Node, ...]]]:
@@ -92,7 +85,7 @@ def step_pairs(tree: Tree, *, run: str) -> Iterator[StepPair]:
     """Every (correct, wrong) pair of sibling steps below a correct prefix, depth first, then
     siblings in tree order. Pairs with equal texts, or texts already paired there, are skipped.
     """
-    children = _children(tree)
+    children = children_by_parent(tree.nodes)
     for parent, prefix in _correct_prefixes(children):
         siblings = children.get(parent, [])
         seen: set[tuple[str, str]] = set()
@@ -121,7 +114,7 @@ def labelled_paths(tree: Tree, *, run: str) -> Iterator[LabelledPath]:
     (text, label) steps repeat another's, or are a strict prefix of another's, is dropped:
     it would only weigh the same labels twice."""
     cut: list[tuple[Node, ...]] = []
-    for path in _root_paths(_children(tree)):
+    for path in _root_paths(children_by_parent(tree.nodes)):
         labelled = []
         for node in path:
             if node.label == "unknown":

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from journeygen.config import JudgeConfig
 from journeygen.judges import BACKUP, JUDGES, traits
-from journeygen.models import Label, Node, Verdict
+from journeygen.models import Label, Node, Verdict, children_by_parent
 
 __all__ = ["backup_labels", "combine", "own_label", "solved_leaves", "value_verdict"]
 
@@ -124,9 +124,7 @@ def backup_labels(nodes: list[Node], gold: str | None, judges: JudgeConfig | Non
     """
     settings = judges or JudgeConfig()
     rollout = ROLLOUT in settings.use
-    children: dict[str | None, list[Node]] = {}
-    for node in nodes:
-        children.setdefault(node.parent, []).append(node)
+    children = children_by_parent(nodes)
 
     def leaves_of(node: Node) -> list[Node]:
         if node.terminal:
