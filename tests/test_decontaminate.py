@@ -176,13 +176,16 @@ def test_generate_skips_a_benchmark_copy(run_inputs: tuple[Path, Path, Path]) ->
     assert not Path("outputs/demo/decontaminated.jsonl").exists()
 
 
-def test_export_drops_the_samples_of_a_benchmark_copy(run_inputs: tuple[Path, Path, Path]) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])  # 2: a worker process finds the copy (pens)
+def test_export_drops_the_samples_of_a_benchmark_copy(
+    run_inputs: tuple[Path, Path, Path], workers: str
+) -> None:
     problems, script, bench = run_inputs
     assert invoke("generate", problems, *FAKE, script).exit_code == 0
     out = Path("outputs/demo")
     assert sorted(sample_ids(out)) == ["apples", "pens"]
 
-    result = invoke("export", "demo", "--decontaminate", bench)
+    result = invoke("export", "demo", "--decontaminate", bench, "--workers", workers)
     assert result.exit_code == 0, result.output
     assert "journey: 1 rows" in result.stdout and "shortcut: 1 rows" in result.stdout
     assert "decontaminated: 1 problems dropped" in result.stdout

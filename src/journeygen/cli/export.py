@@ -25,8 +25,8 @@ from journeygen.export import (
     Options,
     ThinkStyle,
     check_options,
-    export_kinds,
 )
+from journeygen.export.parallel import TREES_PER_WORKER, auto_workers, export_run_trees
 from journeygen.prompts import load_prompts
 from journeygen.store import RunLock, RunStore, StoreError
 
@@ -101,6 +101,12 @@ def default_path(out_dir: Path, run: str, kind: ExportKind, fmt: Format, options
     "whose question copies one (listed in OUT_DIR/RUN/decontaminated.jsonl).",
 )
 @click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes that read and format trees (the files are the same bytes for any number). "
+    f"Default: one per core, at most one per {TREES_PER_WORKER} trees.",
+)
 @trees_dir_option
 @out_dir_option
 @journey_options
@@ -116,6 +122,7 @@ def export_command(
     path_source: PathSourceFilter,
     benchmarks: tuple[Path, ...],
     prompts_dir: Path | None,
+    workers: int | None,
     trees_dir: Path,
     out_dir: Path,
     journey: dict[str, Any],
@@ -158,14 +165,16 @@ def export_command(
                 listed = out_dir / run / decontaminate.DECONTAMINATED_FILE
             prompts = load_prompts(prompts_dir)
             settings = sample_settings(store, prompts, journey, reflect, path_source)
-            counts = export_kinds(  # one pass: each tree is read once for every kind
-                clean(store.trees()) if clean is not None else store.trees(),
+            counts = export_run_trees(  # one pass: each tree is read once for every kind
+                store,
+                manifest.problems,
                 targets,
                 fmt=fmt,
                 options=options,
                 prompts=prompts,
-                run=store.run,
                 settings=settings,
+                clean=clean,
+                workers=workers or auto_workers(len(manifest.problems)),
             )
             if clean is not None:
                 clean.report(manifest.source, listed)

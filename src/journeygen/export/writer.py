@@ -20,10 +20,13 @@ if TYPE_CHECKING:
     from journeygen.prompts import PromptSet
 
 __all__ = [
+    "KindFiles",
+    "Lines",
     "export_kinds",
     "export_trees",
     "provenance",
     "provenance_path",
+    "tree_lines",
     "write_export",
     "write_rows",
     "write_samples",
@@ -60,6 +63,20 @@ def provenance(item: Item) -> dict[str, Any]:
     }
 
 
+# A row's line and its provenance line for the side file (None: provenance in the row)
+Lines = list[tuple[str, str | None]]
+
+
+def item_lines(item: Item, fmt: Format, options: Options) -> tuple[str, str | None]:
+    """One item as written: its row line, and its provenance line when `fmt` keeps provenance
+    in a side file (otherwise it is the row's `metadata` column)."""
+    record = row(fmt, item, options)
+    if fmt in SIDE_FILE_FORMATS:
+        return _line(record), _line(provenance(item))
+    record["metadata"] = provenance(item)
+    return _line(record), None
+
+
 class _Files:
     """The open files of one kind of row: the rows, and the provenance side file if any."""
 
@@ -68,14 +85,12 @@ class _Files:
         self.side = stack.enter_context(atomic_open(provenance_path(path))) if side else None
         self.rows = 0
 
-    def write(self, item: Item, fmt: Format, options: Options) -> None:
-        record = row(fmt, item, options)
-        if self.side is not None:
-            self.side.write(_line(provenance(item)))
-        else:
-            record["metadata"] = provenance(item)
-        self.out.write(_line(record))
-        self.rows += 1
+    def write(self, lines: Lines) -> None:
+        for row_line, side_line in lines:
+            if self.side is not None and side_line is not None:
+                self.side.write(side_line)
+            self.out.write(row_line)
+        self.rows += len(lines)
 
 
 def write_rows(items: Iterable[Item], path: Path, *, fmt: Format, options: Options) -> int:
@@ -85,7 +100,7 @@ def write_rows(items: Iterable[Item], path: Path, *, fmt: Format, options: Optio
     with ExitStack() as stack:
         files = _Files(stack, path, side)
         for item in items:
-            files.write(item, fmt, options)
+            files.write([item_lines(item, fmt, options)])
     if not side:
         provenance_path(path).unlink(missing_ok=True)
     return files.rows
@@ -136,6 +151,51 @@ def export_trees(
     return write_export(items, path, kind=kind, fmt=fmt, options=options)
 
 
+def tree_lines(
+    tree: Tree,
+    kinds: Iterable[ExportKind],
+    *,
+    fmt: Format,
+    options: Options,
+    prompts: PromptSet,
+    run: str,
+    settings: SampleSettings | None = None,
+) -> dict[ExportKind, Lines]:
+    """Every line one tree adds to each kind's files: pure, so worker processes can make
+    them for the writer (`export.parallel`) and the bytes do not depend on who made them."""
+    return {
+        kind: [
+            item_lines(item, fmt, options) for item in _items((tree,), kind, prompts, run, settings)
+        ]
+        for kind in kinds
+    }
+
+
+class KindFiles:
+    """The open files of every kind of an export, each written atomically: nothing is in
+    place until `close`, so an export stopped half way leaves the last complete one."""
+
+    def __init__(self, stack: ExitStack, targets: Mapping[ExportKind, Path], fmt: Format) -> None:
+        self.fmt = fmt
+        self.targets = dict(targets)
+        side = fmt in SIDE_FILE_FORMATS
+        self.files = {kind: _Files(stack, path, side) for kind, path in targets.items()}
+
+    def write(self, lines: Mapping[ExportKind, Lines]) -> None:
+        for kind, out in self.files.items():
+            out.write(lines[kind])
+
+    def finish(self) -> dict[ExportKind, int]:
+        """After the files are in place: drop stale side files, register LLaMA-Factory
+        datasets; the row counts by kind."""
+        for kind, path in self.targets.items():
+            if self.fmt not in SIDE_FILE_FORMATS:
+                provenance_path(path).unlink(missing_ok=True)
+            if self.fmt == "llamafactory":
+                register(path, kind)
+        return {kind: out.rows for kind, out in self.files.items()}
+
+
 def export_kinds(
     trees: Iterable[Tree],
     targets: Mapping[ExportKind, Path],
@@ -150,19 +210,14 @@ def export_kinds(
     read and validated once: the same bytes in each file. Returns row counts by kind."""
     for kind in targets:
         check_options(fmt, kind, options)
-    side = fmt in SIDE_FILE_FORMATS
     with ExitStack() as stack:
-        files = {kind: _Files(stack, path, side) for kind, path in targets.items()}
+        files = KindFiles(stack, targets, fmt)
         for tree in trees:
-            for kind, out in files.items():
-                for item in _items((tree,), kind, prompts, run, settings):
-                    out.write(item, fmt, options)
-    for kind, path in targets.items():
-        if not side:
-            provenance_path(path).unlink(missing_ok=True)
-        if fmt == "llamafactory":
-            register(path, kind)
-    return {kind: out.rows for kind, out in files.items()}
+            lines = tree_lines(
+                tree, targets, fmt=fmt, options=options, prompts=prompts, run=run, settings=settings
+            )
+            files.write(lines)
+    return files.finish()
 
 
 def write_samples(samples: Iterable[Sample], path: Path, *, system: str | None = None) -> int:

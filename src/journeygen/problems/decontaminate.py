@@ -292,18 +292,19 @@ class TreeFilter:
         self.dropped: dict[str, tuple[Problem, Match]] = {}
         self._clean: set[str] = set()  # checked once, however many kinds are exported
 
-    def __call__(self, trees: Iterable[Tree]) -> Iterator[Tree]:
-        for tree in trees:
-            problem = tree.problem
-            if problem.id in self._clean:
-                yield tree
-            elif problem.id not in self.dropped:
-                found = self.index.match(problem.question)
-                if found is None:
-                    self._clean.add(problem.id)
-                    yield tree
-                else:
-                    self.dropped[problem.id] = (problem, found)
+    def keeps(self, tree: Tree) -> bool:
+        """Whether `tree` passes; a tree that copies a benchmark question is recorded."""
+        problem = tree.problem
+        if problem.id in self._clean:
+            return True
+        if problem.id in self.dropped:
+            return False
+        found = self.index.match(problem.question)
+        if found is None:
+            self._clean.add(problem.id)
+            return True
+        self.dropped[problem.id] = (problem, found)
+        return False
 
     def report(self, source: str, path: Path) -> None:
         """Rewrite `path` with the rows `generate` wrote there and this export's drops."""
