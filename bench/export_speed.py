@@ -1,18 +1,26 @@
 """Benchmark 4: `journeygen export` of saved trees, trees/s past start-up.
 
-Builds two runs with `journeygen generate` on the scripted fake backend (beam width 3, keep
-2, depth 3, so trees have wrong branches and journeys have detours; the fake also writes the
-LLM reflections, so journeys read them from the run's text cache): `--problems` trees and a
-small run of `--small` trees. Then times the real command, `journeygen export RUN` (journey
-and shortcut OpenAI rows), as a subprocess on each run, `--repeat` times, rows interleaved:
-wall time and CPU time (user + system, from `os.wait4`). Trees/s past start-up =
+Builds two runs, `--problems` trees and a small run of `--small` trees, of one of two kinds
+(`--trees`):
+- `gsm8k` (default): the first GSM8K test problems at the default search settings, answered
+  in this process by the stub server's answers without HTTP (`remote_throughput.SleepBackend`):
+  trees of about 26 nodes, as a real run makes them.
+- `fake`: `journeygen generate` on the scripted fake backend (beam width 3, keep 2, depth 3;
+  the fake also writes the LLM reflections, so journeys read them from the run's text cache):
+  trees of about 9 nodes.
+Then times the real command, `journeygen export RUN` (journey and shortcut OpenAI rows), as a
+subprocess on each run, `--repeat` times, rows interleaved: in one process (`--workers 1`) and
+with its default workers (one per core, at most one per 500 trees); wall time and CPU time
+(user + system of the command and its workers, from `os.wait4`). Trees/s past start-up =
 (N - small) / (median time of N - median time of small): the start-up (imports, prompts,
-manifest) cancels out. CPU time is the steadier figure on a shared machine. With `--before
-SRC` (an older checkout's `src`) that checkout builds the runs and its export is timed beside
-this one's. Then, in this process, the work per tree split into its parts (fastest of
-`--repeat`).
+manifest) cancels out. With workers, wall time is the figure (CPU adds up over processes);
+in one process, CPU time is the steadier one on a shared machine. With `--before SRC` (an
+older checkout's `src`) that checkout's export is timed beside (with `--trees fake` it also
+builds the runs, so it can read them). Then, in this process, the work per tree split into
+its parts (fastest of `--repeat`).
 
-Run: `.venv/bin/python bench/export_speed.py [--problems 1000] [--repeat 5] [--before SRC]`.
+Run: `.venv/bin/python bench/export_speed.py [--trees gsm8k] [--problems 1000] [--repeat 5]
+[--before SRC]`.
 """
 
 from __future__ import annotations
@@ -28,11 +36,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from remote_throughput import SleepBackend
+
+from journeygen.config import RunConfig
 from journeygen.derive.samples import SampleSettings, samples
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.export import Options, export_kinds, write_samples
+from journeygen.executors.local import generate
+from journeygen.export import ExportKind, Options, export_kinds, write_samples
 from journeygen.prompts import load_prompts
+from journeygen.runtime import RuntimeOptions
+from journeygen.runtime.loop import run_batch
 from journeygen.store import RunStore
+
+GSM8K = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "gsm8k_test.jsonl"
 
 RESPONSES = [
     "First add 3 and 5 to get 8.",
@@ -41,6 +57,27 @@ RESPONSES = [
     "So 3 + 5 = 8. The answer is 8.",
     "The answer is 7.",
 ]
+
+
+def build_gsm8k(folder: Path, run: str, count: int) -> RunStore:
+    """A run of the first `count` GSM8K test problems at the default settings, every request
+    answered at once with the stub server's answers, under `folder/trees`."""
+    problems = folder / f"{run}.jsonl"
+    with GSM8K.open(encoding="utf-8") as source:
+        problems.write_text("".join(next(source) for _ in range(count)), encoding="utf-8")
+    run_batch(
+        generate(
+            problems,
+            run=run,
+            config=RunConfig(),
+            backend=SleepBackend(0),
+            prompts=load_prompts(),
+            trees_dir=folder / "trees",
+            out_dir=folder / "outputs",
+            runtime=RuntimeOptions(concurrency=64),
+        )
+    )
+    return RunStore(folder / "trees", run)
 
 
 def build(folder: Path, run: str, count: int, source: str | None) -> RunStore:
@@ -71,15 +108,18 @@ def environment(source: str | None) -> dict[str, str]:
     return env
 
 
-def export_command(folder: Path, run: str, source: str | None) -> tuple[float, float]:
-    """Wall and CPU seconds of `journeygen export RUN` as a child process."""
-    command = [sys.executable, "-m", "journeygen", "export", run]
+def export_command(
+    folder: Path, run: str, source: str | None, extra: tuple[str, ...]
+) -> tuple[float, float]:
+    """Wall and CPU seconds of `journeygen export RUN [EXTRA]` as a child process (CPU: its
+    own and its workers')."""
+    command = [sys.executable, "-m", "journeygen", "export", run, *extra]
     command += ["--trees-dir", str(folder / "trees"), "--out-dir", str(folder / "exports")]
     started = time.perf_counter()
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment(source)
     )
-    _, status, usage = os.wait4(child.pid, 0)
+    _, status, usage = os.wait4(child.pid, 0)  # the child's usage and its reaped workers'
     wall = time.perf_counter() - started
     if status != 0:
         raise SystemExit(f"export failed: {child.stderr.read() if child.stderr else status!r}")
@@ -111,7 +151,8 @@ def split(store: RunStore, repeat: int) -> dict[str, float]:
         del trees
         gc.collect()
         with tempfile.TemporaryDirectory() as tmp:
-            targets = {kind: Path(tmp) / f"{kind}.jsonl" for kind in ("journey", "shortcut")}
+            kinds: tuple[ExportKind, ...] = ("journey", "shortcut")
+            targets = {kind: Path(tmp) / f"{kind}.jsonl" for kind in kinds}
             started = time.process_time()
             export_kinds(
                 store.trees(),
@@ -133,6 +174,7 @@ def split(store: RunStore, repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trees", choices=("gsm8k", "fake"), default="gsm8k")
     parser.add_argument("--problems", type=int, default=1000)
     parser.add_argument("--small", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
@@ -144,19 +186,27 @@ def main() -> None:
     parser.add_argument("--now", help="a `src` folder to time as 'now' (default: this checkout)")
     args = parser.parse_args()
     began = time.perf_counter()
-    versions = (
-        {"now": args.now} if args.before is None else {"before": args.before, "now": args.now}
-    )
+    versions: dict[str, tuple[str | None, tuple[str, ...]]] = {
+        "now, one process": (args.now, ("--workers", "1")),
+        "now, default workers": (args.now, ()),
+    }
+    if args.before is not None:
+        versions = {"before": (args.before, ()), **versions}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        big = build(folder, "big", args.problems, args.before)
-        build(folder, "small", args.small, args.before)
+        if args.trees == "gsm8k":
+            big = build_gsm8k(folder, "big", args.problems)
+            build_gsm8k(folder, "small", args.small)
+        else:
+            big = build(folder, "big", args.problems, args.before)
+            build(folder, "small", args.small, args.before)
         nodes = sum(len(tree.nodes) for tree in big.trees()) / args.problems
         times: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.repeat):
-            for version, source in versions.items():
+            for version, (source, extra) in versions.items():
                 for run in ("small", "big"):
-                    times.setdefault((version, run), []).append(export_command(folder, run, source))
+                    took = export_command(folder, run, source, extra)
+                    times.setdefault((version, run), []).append(took)
         wall = {key: statistics.median(t[0] for t in found) for key, found in times.items()}
         cpu = {key: statistics.median(t[1] for t in found) for key, found in times.items()}
         counts = {"small": args.small, "big": args.problems}
