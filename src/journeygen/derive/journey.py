@@ -8,20 +8,21 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from journeygen.config import REFLECTION_SOURCES, JourneyConfig, ReflectionSource
 from journeygen.derive.reflect import INFORMATIVE, best_offer
 from journeygen.judges import BACKUP, traits
-from journeygen.judges.labels import solved_leaves
+from journeygen.judges.labels import solved_paths
 from journeygen.judges.redundancy import is_padding
 from journeygen.models import Journey, Node, PathSource, Segment, Tree, children_by_parent
 
 __all__ = [
     "SHORT_REASONS",
     "correct_leaf",
+    "correct_path",
     "detour_shortfall",
     "extract_journey",
     "extract_journeys",
@@ -42,19 +43,23 @@ SHORT_REASONS: dict[str, str] = {
 }
 
 
+def correct_path(tree: Tree) -> list[Node]:
+    """The steps down to `correct_leaf` (empty when there is none): the solved paths are
+    walked once, so no caller indexes the tree again to find the winner's."""
+    own = "reference" if tree.config.search.reference_path == "always" else "policy"
+
+    def rank(path: list[Node]) -> tuple[int, int, float, str]:
+        leaf = path[-1]
+        return (0 if leaf.source == own else 1, len(path), -(leaf.value or 0.0), leaf.id)
+
+    return min(solved_paths(tree.nodes), key=rank, default=[])
+
+
 def correct_leaf(tree: Tree) -> Node | None:
     """The correct final step samples are built on: the model's own shortest correct path
     (reference first when the run asked for the reference path always)."""
-    reference_first = tree.config.search.reference_path == "always"
-    leaves = solved_leaves(tree.nodes)
-    if not leaves:
-        return None
-
-    def rank(leaf: Node) -> tuple[int, int, float, str]:
-        own = leaf.source == ("reference" if reference_first else "policy")
-        return (0 if own else 1, len(tree.path(leaf.id)), -(leaf.value or 0.0), leaf.id)
-
-    return min(leaves, key=rank)
+    path = correct_path(tree)
+    return path[-1] if path else None
 
 
 def _path_source(leaf: Node) -> PathSource:
@@ -63,10 +68,10 @@ def _path_source(leaf: Node) -> PathSource:
 
 def extract_shortcut(tree: Tree) -> Journey | None:
     """The correct path alone, or None when the tree has no correct leaf."""
-    leaf = correct_leaf(tree)
-    if leaf is None:
+    path = correct_path(tree)
+    if not path:
         return None
-    path = tree.path(leaf.id)
+    leaf = path[-1]
     segments = [
         Segment(kind="step", node_id=node.id, text=node.text)
         for node in path[:-1]
@@ -125,17 +130,16 @@ def _weight(chain: Sequence[Node]) -> float:
     return 0.02 + plausibility(chain) ** 4
 
 
-def _weighted_sample(
-    items: Sequence[_T], weights: Sequence[float], k: int, rng: random.Random
-) -> list[_T]:
-    """`k` distinct items, each draw in proportion to the weights of those left."""
+def _weighted_draws(
+    items: Sequence[_T], weights: Sequence[float], rng: random.Random
+) -> Iterator[_T]:
+    """Distinct items, each draw in proportion to the weights of those left; drawn as the
+    caller asks, so one that has enough draws no more."""
     pool, left = list(items), list(weights)
-    picked: list[_T] = []
-    for _ in range(min(k, len(pool))):
+    while pool:
         index = rng.choices(range(len(pool)), weights=left)[0]
-        picked.append(pool.pop(index))
         left.pop(index)
-    return picked
+        yield pool.pop(index)
 
 
 class _Detours:
@@ -145,19 +149,24 @@ class _Detours:
 
     def __init__(self, tree: Tree) -> None:
         self.children = children_by_parent(tree.nodes)  # one walk, not one a node
-        self.distance: dict[str, float] = {}
-        for node in reversed(tree.nodes):  # children come after parents
-            self.distance[node.id] = self._distance(node)
+        self._distances: dict[str, float] = {}
 
     def _wrong_children(self, node: Node) -> list[Node]:
         return [c for c in self.children.get(node.id, []) if c.label == "incorrect"]
 
-    def _distance(self, node: Node) -> float:
+    def distance(self, node: Node) -> float:
+        """Steps from `node` down to its error (inf: none shows), measured when first asked:
+        branches no sibling of the correct path leads into are never walked."""
+        if node.id not in self._distances:
+            self._distances[node.id] = self._measure(node)
+        return self._distances[node.id]
+
+    def _measure(self, node: Node) -> float:
         if node.label != "incorrect":
             return math.inf
         if _error_reason(node) is not None:
             return 1
-        below = [self.distance[c.id] for c in self._wrong_children(node)]
+        below = [self.distance(c) for c in self._wrong_children(node)]
         return 1 + min(below, default=math.inf)
 
     def follow(self, start: Node, rng: random.Random) -> list[Node]:
@@ -165,8 +174,8 @@ class _Detours:
         looking child (seeded among equals)."""
         chain = [start]
         while _error_reason(chain[-1]) is None:
-            wanted = self.distance[chain[-1].id] - 1
-            closest = [c for c in self._wrong_children(chain[-1]) if self.distance[c.id] == wanted]
+            wanted = self.distance(chain[-1]) - 1
+            closest = [c for c in self._wrong_children(chain[-1]) if self.distance(c) == wanted]
             best = max(_form(c.text) for c in closest)
             chain.append(rng.choice([c for c in closest if _form(c.text) == best]))
         return chain
@@ -195,12 +204,12 @@ def _survey(
     survey = _Survey()
     for index, step in enumerate(path):
         parent = path[index - 1].id if index else None
-        for child in tree.children(parent):
+        for child in finder.children.get(parent, []):
             if child.id == step.id or child.label == "correct":
                 continue
             if child.label == "unknown":
                 survey.unused["only_unknown"] += 1
-            elif finder.distance[child.id] > detour_depth:
+            elif finder.distance(child) > detour_depth:
                 survey.unused["too_deep"] += 1
             else:
                 chain = finder.follow(child, rng)
@@ -219,7 +228,7 @@ def _plan(
     """Up to `detours` chains, at most `wrong_trials` at one step, then fresh starts from the
     question for what the steps leave of the budget (a reference path hangs every branch of
     the model there); in each round those whose reflection says why first, then the rest,
-    each group drawn by plausibility."""
+    each group drawn by plausibility. `rng` draws stop once the plan is full."""
     plan: dict[int, list[list[Node]]] = {}
     weight = {id(chain): _weight(chain) for chains in survey.chains.values() for chain, _ in chains}
     taken = 0
@@ -233,10 +242,12 @@ def _plan(
                 if says_why is informative and all(chain is not c for c in plan.get(index, []))
             ]
             weights = [weight[id(chain)] for _, chain in group]
-            for index, chain in _weighted_sample(group, weights, len(group), rng):
+            for index, chain in _weighted_draws(group, weights, rng):
                 if taken < detours and len(plan.get(index, [])) < cap:
                     plan.setdefault(index, []).append(chain)
                     taken += 1
+                if taken == detours:  # full: no draw left can change it
+                    return plan
     return plan
 
 
@@ -261,10 +272,10 @@ def extract_journey(
     detours whose reflection can say why (by `sources`) first, then plausible ones favoured,
     chosen by the seed (and `attempt`); None when the tree has no correct leaf or no usable
     detour."""
-    leaf = correct_leaf(tree)
-    if leaf is None:
+    path = correct_path(tree)
+    if not path:
         return None
-    path = tree.path(leaf.id)
+    leaf = path[-1]
     rng = _journey_rng(tree, seed, attempt)
     survey = _survey(tree, path, rng, detour_depth=detour_depth, sources=sources)
     if not survey.chains:
@@ -305,12 +316,12 @@ def extract_journey(
 def detour_shortfall(tree: Tree, config: JourneyConfig, *, seed: int) -> str:
     """Why a journey of `tree` holds fewer than `config.detours` detours: a key of
     `SHORT_REASONS`, the first that holds along its correct path."""
-    leaf = correct_leaf(tree)
-    if leaf is None:
+    path = correct_path(tree)
+    if not path:
         return "no_wrong_sibling"
     survey = _survey(
         tree,
-        tree.path(leaf.id),
+        path,
         _journey_rng(tree, seed, attempt=0),
         detour_depth=config.detour_depth,
         sources=config.reflection_sources,

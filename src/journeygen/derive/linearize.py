@@ -54,9 +54,10 @@ class Markers:
 _STEP_KINDS = ("step", "wrong_step", "answer")
 
 
-def _render(segment: Segment, phrases: Phrases, prompts: PromptSet) -> str:
+def _render(segment: Segment, phrases: Phrases, step: str) -> str:
+    """One segment as text; `step` is the template of a step (looked up once a walk)."""
     if segment.kind in _STEP_KINDS:
-        return prompts.phrase("step").format(text=segment.text)
+        return step.format(text=segment.text)
     if segment.kind == "backtrack":
         if segment.node_id is None:
             return phrases.pick("backtrack_start")
@@ -69,15 +70,15 @@ def _render(segment: Segment, phrases: Phrases, prompts: PromptSet) -> str:
 def _thought(journey: Journey, prompts: PromptSet, key: str, marker_every: int) -> str:
     """The walk as text. A walk of steps alone (a shortcut) picks no phrase or marker, so no
     generator is seeded for it (seeding one from `key` is ~15 us a sample)."""
+    step = prompts.phrase("step")
     if all(segment.kind in _STEP_KINDS for segment in journey.segments):
-        step = prompts.phrase("step")
         return "\n\n".join(step.format(text=segment.text) for segment in journey.segments)
     rng = random.Random(key)
     phrases = Phrases(prompts, rng)
     markers = Markers(prompts, rng, marker_every)
     parts = []
     for position, segment in enumerate(journey.segments):
-        text = _render(segment, phrases, prompts)
+        text = _render(segment, phrases, step)
         parts.append(markers.apply(position, text) if segment.kind == "reflection" else text)
     return "\n\n".join(parts)
 

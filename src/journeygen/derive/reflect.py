@@ -115,6 +115,9 @@ class Offer:
         return RANKS[self.source]
 
 
+_PHRASE_OFFER = Offer("phrase")  # the same for every step (frozen: safe to share)
+
+
 def _judge_offer(node: Node, tree: Tree) -> Offer | None:
     """The first written reason that says why; else the first one, with what it lacks."""
     offered: list[Offer] = []
@@ -140,15 +143,10 @@ def offers(node: Node, tree: Tree, sources: Sequence[ReflectionSource]) -> list[
             verdicts = [v for v in node.verdicts if v.label == "incorrect" and v.judge == source]
             offer = Offer(source, source, verdicts[0].reason) if verdicts else None
         elif source == "phrase":
-            offer = Offer("phrase")
+            offer = _PHRASE_OFFER
         if offer is not None:
             found.append(offer)
     return found
-
-
-def _key(source: ReflectionSource, sources: Sequence[ReflectionSource]) -> tuple[int, int]:
-    """More specific first; the configured order breaks ties."""
-    return RANKS[source], -list(sources).index(source)
 
 
 def _may_ask_llm(usable: Sequence[Offer], sources: Sequence[ReflectionSource]) -> bool:
@@ -158,13 +156,15 @@ def _may_ask_llm(usable: Sequence[Offer], sources: Sequence[ReflectionSource]) -
     return not any(o.source in before or o.rank > RANKS["llm"] for o in usable)
 
 
-def _best(usable: Sequence[Offer], sources: Sequence[ReflectionSource]) -> Offer | None:
-    return max(usable, key=lambda o: _key(o.source, sources), default=None)
+def _best(usable: Sequence[Offer]) -> Offer | None:
+    """More specific first; the configured order breaks ties (offers come in the order of
+    their sources, and `max` keeps the first of equals)."""
+    return max(usable, key=lambda o: o.rank, default=None)
 
 
 def best_offer(node: Node, tree: Tree, sources: Sequence[ReflectionSource]) -> Offer | None:
     """The most specific usable offer from the verdicts and the phrase bank (None: none)."""
-    return _best([o for o in offers(node, tree, sources) if o.flaw is None], sources)
+    return _best([o for o in offers(node, tree, sources) if o.flaw is None])
 
 
 class _Reflector:
@@ -186,7 +186,7 @@ class _Reflector:
 
     def resolve(self, node: Node, steps: list[str], wrong: list[str]) -> tuple[str, str]:
         usable = [o for o in offers(node, self.tree, self.sources) if o.flaw is None]
-        best = _best(usable, self.sources)
+        best = _best(usable)
         if "llm" in self.sources and _may_ask_llm(usable, self.sources):
             text = self.llm(steps, wrong)
             if text is not None:

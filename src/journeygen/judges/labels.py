@@ -3,13 +3,20 @@ against the rollout threshold, and combine every verdict into each step's label.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from journeygen.config import JudgeConfig
 from journeygen.judges import BACKUP, JUDGES, traits
 from journeygen.models import Label, Node, Verdict, children_by_parent
 
-__all__ = ["backup_labels", "combine", "own_label", "solved_leaves", "value_verdict"]
+__all__ = [
+    "backup_labels",
+    "combine",
+    "own_label",
+    "solved_leaves",
+    "solved_paths",
+    "value_verdict",
+]
 
 ROLLOUT = "rollout"
 # After hard failures, the first decisive verdict wins: the judges that are no hard check,
@@ -89,21 +96,33 @@ def _judged_and_valued(node: Node) -> bool:
     return bool(correct & by_value) and any(traits(judge).explains for judge in correct - by_value)
 
 
-def solved_leaves(nodes: Sequence[Node]) -> list[Node]:
-    """Final steps labelled correct whose every step above is correct too: the only paths a
-    sample may present as the solution (a step without evidence makes the path unfit)."""
+def solved_paths(nodes: Sequence[Node]) -> list[list[Node]]:
+    """The steps down to each final step labelled correct whose every step above is correct
+    too (first step first): the only paths a sample may present as the solution (a step
+    without evidence makes the path unfit). Each path is walked once, up from its leaf."""
     by_id = {node.id: node for node in nodes}
-    fit: dict[str, bool] = {}  # node id -> every step from the first down to it is correct
+    paths = (_correct_steps_to(by_id, node) for node in nodes if node.terminal)
+    return [path for path in paths if path]
 
-    def correct_down_to(node: Node) -> bool:
-        if node.id not in fit:
-            parent = node.parent
-            fit[node.id] = node.label == "correct" and (
-                parent is None or correct_down_to(by_id[parent])
-            )
-        return fit[node.id]
 
-    return [node for node in nodes if node.terminal and correct_down_to(node)]
+def _correct_steps_to(by_id: Mapping[str, Node], leaf: Node) -> list[Node]:
+    """The steps from the first one down to `leaf` when all are labelled correct, else none."""
+    steps: list[Node] = []
+    node = leaf
+    while node.label == "correct":
+        steps.append(node)
+        if node.parent is None:
+            return steps[::-1]
+        if len(steps) > len(by_id):
+            raise ValueError(f"step {leaf.id!r} has a cycle of parents")
+        node = by_id[node.parent]
+    return []
+
+
+def solved_leaves(nodes: Sequence[Node]) -> list[Node]:
+    """Final steps labelled correct whose every step above is correct too: the leaves of
+    `solved_paths`."""
+    return [path[-1] for path in solved_paths(nodes)]
 
 
 def _answers(leaves: Sequence[Node]) -> str:
