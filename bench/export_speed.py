@@ -10,11 +10,12 @@ Builds two runs, `--problems` trees and a small run of `--small` trees, of one o
   trees of about 9 nodes.
 Then times the real command, `journeygen export RUN` (journey and shortcut OpenAI rows), as a
 subprocess on each run, `--repeat` times, rows interleaved: in one process (`--workers 1`) and
-with its default workers (one per core, at most one per 500 trees); wall time and CPU time
-(user + system of the command and its workers, from `os.wait4`). Trees/s past start-up =
-(N - small) / (median time of N - median time of small): the start-up (imports, prompts,
-manifest) cancels out. With workers, wall time is the figure (CPU adds up over processes);
-in one process, CPU time is the steadier one on a shared machine. With `--before SRC` (an
+with one worker process per core (`--workers CORES` on both runs, so starting the workers is
+start-up too); wall time and CPU time (user + system of the command and its workers, from
+`os.wait4`). Trees/s past start-up = (N - small) / (median time of N - median time of
+small): the start-up (imports, prompts, manifest, the workers' start) cancels out. With
+workers, wall time is the figure (CPU adds up over processes); in one process, CPU time is
+the steadier one on a shared machine. With `--before SRC` (an
 older checkout's `src`) that checkout's export is timed beside (with `--trees fake` it also
 builds the runs, so it can read them). Then, in this process, the work per tree split into
 its parts (fastest of `--repeat`).
@@ -186,9 +187,10 @@ def main() -> None:
     parser.add_argument("--now", help="a `src` folder to time as 'now' (default: this checkout)")
     args = parser.parse_args()
     began = time.perf_counter()
+    cores = len(os.sched_getaffinity(0))
     versions: dict[str, tuple[str | None, tuple[str, ...]]] = {
         "now, one process": (args.now, ("--workers", "1")),
-        "now, default workers": (args.now, ()),
+        f"now, {cores} workers": (args.now, ("--workers", str(cores))),
     }
     if args.before is not None:
         versions = {"before": (args.before, ()), **versions}
