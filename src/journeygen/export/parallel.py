@@ -4,7 +4,6 @@ the same bytes for any number of workers (one worker: no process is started)."""
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import threading
@@ -102,7 +101,7 @@ def _context() -> BaseContext:
 
 def _outcomes(job: _Job, ids: Sequence[str], workers: int) -> Iterator[_Outcome]:
     """Each tree's outcome in the order of `ids`, made here or by `workers` processes."""
-    if workers <= 1:
+    if workers <= 1 or len(ids) <= 1:
         yield from map(job.outcome, ids)
         return
     from concurrent.futures import ProcessPoolExecutor
@@ -112,12 +111,7 @@ def _outcomes(job: _Job, ids: Sequence[str], workers: int) -> Iterator[_Outcome]
     chunk = max(1, min(64, len(ids) // (workers * 8)))  # small enough to share the tail
     pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start, initargs=(job,))
     try:
-        gc.freeze()  # the workers' collectors leave these objects (and their pages) alone
-        try:
-            outcomes = pool.map(_outcome, ids[1:], chunksize=chunk)  # every worker starts here
-        finally:
-            gc.unfreeze()
-        yield from outcomes
+        yield from pool.map(_outcome, ids[1:], chunksize=chunk)
     except BrokenProcessPool as exc:
         raise ExportError(
             f"an export worker process died ({exc}); nothing was written. "
