@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TREES_PER_WORKER", "auto_workers", "export_run_trees"]
 
-# Below this many trees a worker is not worth its start (a fork and a pipe, 10-30 ms): a
-# run of 1,000 trees gets two workers, one of 300 none
+# Below this many trees a worker is not worth its start (two take about 0.05 s: an export
+# of 100 trees gains little, one of 10 loses; bench/README.md §4): a run of 1,000 trees gets
+# two workers, one of 300 none
 TREES_PER_WORKER = 500
 # One tree's lines, or why it wrote none: missing (None) or dropped by the filter
 _Outcome = tuple[Mapping[ExportKind, Lines] | None, Any]
@@ -92,7 +93,7 @@ def _context() -> BaseContext:
     """fork where it is safe (a POSIX process running one thread: no lock can be held by a
     thread the child lacks) since the child then starts in milliseconds with the job in
     memory; spawn elsewhere (macOS, Windows, or after a backend left threads behind)."""
-    import multiprocessing  # 30-70 ms with the pool: only an export that starts workers
+    import multiprocessing  # ~15 ms with the pool's imports: only an export that starts workers
 
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -107,7 +108,7 @@ def _outcomes(job: _Job, ids: Sequence[str], workers: int) -> Iterator[_Outcome]
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    yield job.outcome(ids[0])  # warms this process up (validators, caches) for the workers
+    yield job.outcome(ids[0])  # builds the validators here once; forked workers inherit them
     chunk = max(1, min(64, len(ids) // (workers * 8)))  # small enough to share the tail
     pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start, initargs=(job,))
     try:
