@@ -7,7 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,6 +125,37 @@ def test_a_broken_tree_stops_the_export_and_keeps_the_last_files(
     assert again.returncode == 1
     assert f"{broken.relative_to(tmp_path)}: not a valid tree" in again.stderr
     assert "Traceback" not in again.stderr
+    assert files_under(tmp_path / "outputs") == before  # no file replaced, no temp file left
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux's /proc)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_ctrl_c_ends_the_workers_even_one_stuck_on_a_read(run_dir: Path, tmp_path: Path) -> None:
+    shutil.copytree(run_dir / "trees", tmp_path / "trees")
+    first = journeygen("export", "many", "--workers", "2", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = files_under(tmp_path / "outputs")
+    stuck = tmp_path / "trees" / "many" / "p05.json"
+    stuck.unlink()
+    os.mkfifo(stuck)  # its reader waits for a writer that never comes, as on a hung disk
+
+    command = [sys.executable, "-m", "journeygen", "export", "many", "--workers", "2"]
+    export = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(workers := children(export.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2, "the export started no workers"
+    time.sleep(0.5)  # every tree but the stuck one is done; one worker waits on the pipe
+    export.send_signal(signal.SIGINT)
+    _, stderr = export.communicate(timeout=30)
+
+    assert export.returncode != 0 and "Aborted!" in stderr and "Traceback" not in stderr
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert files_under(tmp_path / "outputs") == before  # no file replaced, no temp file left
 
 

@@ -17,6 +17,7 @@ from journeygen.export.formats import ExportError, ExportKind, Format, Options, 
 from journeygen.export.writer import KindFiles, Lines, tree_lines
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.context import BaseContext
 
     from journeygen.derive.samples import SampleSettings
@@ -118,10 +119,19 @@ def _outcomes(job: _Job, ids: Sequence[str], workers: int) -> Iterator[_Outcome]
             f"an export worker process died ({exc}); nothing was written. "
             "Run again, or with --workers 1"
         ) from exc
-    except BaseException:  # an error, Ctrl-C: drop the queued chunks, wait for none
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # an error, Ctrl-C
+        _stop(pool)
         raise
     pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the export's workers now: the queued chunks are dropped and no worker is waited
+    for, not even one blocked on a read that never ends (a hung network disk, a pipe)."""
+    workers = list((pool._processes or {}).values())  # Python 3.14: pool.terminate_workers()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
 
 
 def export_run_trees(
