@@ -128,13 +128,17 @@ def test_a_broken_tree_stops_the_export_and_keeps_the_last_files(
     assert files_under(tmp_path / "outputs") == before  # no file replaced, no temp file left
 
 
+def children_listed() -> bool:
+    return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+
+
 def children(pid: int) -> list[int]:
     """The live child processes of `pid` (Linux's /proc)."""
     found = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in found.read_text().split()] if found.exists() else []
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+@pytest.mark.skipif(not children_listed(), reason="needs /proc/PID/task/PID/children (Linux)")
 def test_ctrl_c_ends_the_workers_even_one_stuck_on_a_read(run_dir: Path, tmp_path: Path) -> None:
     shutil.copytree(run_dir / "trees", tmp_path / "trees")
     first = journeygen("export", "many", "--workers", "2", cwd=tmp_path)
