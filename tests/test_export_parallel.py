@@ -20,7 +20,7 @@ from test_cli import journeygen
 
 from journeygen.derive.samples import SampleSettings
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.export import Options
+from journeygen.export import ExportKind, Options
 from journeygen.export.parallel import TREES_PER_WORKER, _context, auto_workers, export_run_trees
 from journeygen.prompts import load_prompts
 from journeygen.store import RunStore
@@ -87,7 +87,8 @@ def second_thread() -> Iterator[None]:
 
 def export_in_process(run_dir: Path, out: Path, workers: int) -> dict[str, bytes]:
     store = RunStore(run_dir / "trees", "many")
-    targets = {kind: out / f"{kind}.jsonl" for kind in ("journey", "shortcut")}
+    kinds: tuple[ExportKind, ...] = ("journey", "shortcut")
+    targets = {kind: out / f"{kind}.jsonl" for kind in kinds}
     counts = export_run_trees(
         store,
         store.read_manifest().problems,
