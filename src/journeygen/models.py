@@ -79,9 +79,12 @@ def children_of(nodes: Iterable[Node], parent: str | None) -> list[Node]:
 
 
 def path_to(by_id: Mapping[str, Node], node_id: str | None) -> list[Node]:
-    """The steps from the first one down to `node_id`, inclusive (empty for the question)."""
+    """The steps from the first one down to `node_id`, inclusive (empty for the question).
+    A cycle of parents (a hand-edited tree) is an error, not an endless walk."""
     steps: list[Node] = []
     while node_id is not None:
+        if len(steps) > len(by_id):
+            raise ValueError(f"step {steps[0].id!r} has a cycle of parents")
         node = by_id[node_id]
         steps.append(node)
         node_id = node.parent

@@ -3,11 +3,11 @@ against the rollout threshold, and combine every verdict into each step's label.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from journeygen.config import JudgeConfig
 from journeygen.judges import BACKUP, JUDGES, traits
-from journeygen.models import Label, Node, Verdict, children_by_parent
+from journeygen.models import Label, Node, Verdict, children_by_parent, path_to
 
 __all__ = [
     "backup_labels",
@@ -99,24 +99,11 @@ def _judged_and_valued(node: Node) -> bool:
 def solved_paths(nodes: Sequence[Node]) -> list[list[Node]]:
     """The steps down to each final step labelled correct whose every step above is correct
     too (first step first): the only paths a sample may present as the solution (a step
-    without evidence makes the path unfit). Each path is walked once, up from its leaf."""
+    without evidence makes the path unfit)."""
     by_id = {node.id: node for node in nodes}
-    paths = (_correct_steps_to(by_id, node) for node in nodes if node.terminal)
-    return [path for path in paths if path]
-
-
-def _correct_steps_to(by_id: Mapping[str, Node], leaf: Node) -> list[Node]:
-    """The steps from the first one down to `leaf` when all are labelled correct, else none."""
-    steps: list[Node] = []
-    node = leaf
-    while node.label == "correct":
-        steps.append(node)
-        if node.parent is None:
-            return steps[::-1]
-        if len(steps) > len(by_id):
-            raise ValueError(f"step {leaf.id!r} has a cycle of parents")
-        node = by_id[node.parent]
-    return []
+    ends = (node for node in nodes if node.terminal and node.label == "correct")
+    paths = (path_to(by_id, node.id) for node in ends)
+    return [path for path in paths if all(step.label == "correct" for step in path)]
 
 
 def solved_leaves(nodes: Sequence[Node]) -> list[Node]:
