@@ -8,7 +8,8 @@ from pathlib import Path
 
 from journeygen.derive.samples import SampleKind, SampleSettings, kinds_of
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.export import ExportKind, Options, export_kinds
+from journeygen.export import ExportKind, Options
+from journeygen.export.parallel import export_run_trees
 from journeygen.prompts import PromptSet
 from journeygen.store import RunStore
 
@@ -28,13 +29,13 @@ def export_run(
     otherwise."""
     settings = settings or SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))
     paths: dict[ExportKind, Path] = {kind: path for kind, path in targets.items()}
-    counts = export_kinds(  # OpenAI rows, R1 style: `write_samples`, every kind in one pass
-        store.trees(),
+    counts = export_run_trees(  # OpenAI rows, R1 style: `write_samples`, every kind in one pass
+        store,
+        store.read_manifest().problems,
         paths,
         fmt="openai",
         options=Options(system=system),
         prompts=prompts,
-        run=store.run,
         settings=settings,
     )
     return {kind: rows for kind, rows in counts.items()}
