@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from remote_throughput import SleepBackend
+from run_phases import problems as gsm8k_problems
 
 from journeygen.config import RunConfig
 from journeygen.derive.samples import SampleSettings, samples
@@ -48,8 +49,6 @@ from journeygen.prompts import load_prompts
 from journeygen.runtime import RuntimeOptions
 from journeygen.runtime.loop import run_batch
 from journeygen.store import RunStore
-
-GSM8K = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "gsm8k_test.jsonl"
 
 RESPONSES = [
     "First add 3 and 5 to get 8.",
@@ -63,12 +62,9 @@ RESPONSES = [
 def build_gsm8k(folder: Path, run: str, count: int) -> RunStore:
     """A run of the first `count` GSM8K test problems at the default settings, every request
     answered at once with the stub server's answers, under `folder/trees`."""
-    problems = folder / f"{run}.jsonl"
-    with GSM8K.open(encoding="utf-8") as source:
-        problems.write_text("".join(next(source) for _ in range(count)), encoding="utf-8")
     run_batch(
         generate(
-            problems,
+            gsm8k_problems(folder, count),
             run=run,
             config=RunConfig(),
             backend=SleepBackend(0),
