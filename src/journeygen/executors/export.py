@@ -1,51 +1,59 @@
-"""The export phase of a run: each kind of sample from the saved trees, read from disk one at
-a time so memory stays flat."""
+"""The export of a run's samples at its end: every kind as OpenAI rows (R1 style, as
+`write_samples` writes them). Each tree's lines are made as soon as the run has its texts and
+kept in a spool (`export.spool`), so after the last answer the export mostly writes them; the
+trees it lacks (those of an earlier session) are read from disk one at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from journeygen.derive.samples import SampleKind, SampleSettings, kinds_of
-from journeygen.derive.texts import TEXTS_FILE, TextCache
+from journeygen.derive.samples import SampleKind, SampleSettings
 from journeygen.export import ExportKind, Options
-from journeygen.export.parallel import export_run_trees
+from journeygen.export.parallel import Made, export_run_trees
+from journeygen.export.writer import Lines, tree_lines
+from journeygen.models import Tree
 from journeygen.prompts import PromptSet
 from journeygen.store import RunStore
 
-__all__ = ["export_after_run", "export_run"]
+__all__ = ["RunExport"]
 
 
-def export_run(
-    store: RunStore,
-    prompts: PromptSet,
-    targets: Mapping[SampleKind, Path],
-    *,
-    system: str | None = None,
-    settings: SampleSettings | None = None,
-) -> dict[str, int]:
-    """Write each kind of sample from the run's saved trees to its file (each tree read once);
-    return row counts. LLM texts come from the run's text cache unless `settings` says
-    otherwise."""
-    settings = settings or SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))
-    paths: dict[ExportKind, Path] = {kind: path for kind, path in targets.items()}
-    counts = export_run_trees(  # OpenAI rows, R1 style: `write_samples`, every kind in one pass
-        store,
-        store.read_manifest().problems,
-        paths,
-        fmt="openai",
-        options=Options(system=system),
-        prompts=prompts,
-        settings=settings,
-    )
-    return {kind: rows for kind, rows in counts.items()}
+@dataclass(frozen=True)
+class RunExport:
+    """What a run's own export is made of: the kinds its strategy writes, its system prompt
+    and its LLM texts (`settings`, filled tree by tree). One place, so the lines made during
+    the run and those made at the end are the same bytes."""
 
+    store: RunStore
+    prompts: PromptSet
+    kinds: tuple[SampleKind, ...]
+    settings: SampleSettings
+    system: str | None
 
-def export_after_run(
-    store: RunStore, prompts: PromptSet, out: Path, *, settings: SampleSettings, system: str | None
-) -> dict[str, int]:
-    """Every kind of sample to `out/KIND.jsonl` (the texts were asked with each tree); return
-    row counts."""
-    kinds = kinds_of(store.read_manifest().config)
-    targets = {kind: out / f"{kind}.jsonl" for kind in kinds}
-    return export_run(store, prompts, targets, system=system, settings=settings)
+    def lines(self, tree: Tree) -> dict[ExportKind, Lines]:
+        """One tree's lines of every kind (its texts must be in the settings by now)."""
+        return tree_lines(
+            tree,
+            self.kinds,
+            fmt="openai",
+            options=Options(system=self.system),
+            prompts=self.prompts,
+            run=self.store.run,
+            settings=self.settings,
+        )
+
+    def write(self, out: Path, made: Made | None = None) -> dict[str, int]:
+        """Every kind to `out/KIND.jsonl`, in the run's problem order; `made`: lines made
+        already. Returns row counts."""
+        counts = export_run_trees(
+            self.store,
+            self.store.read_manifest().problems,
+            {kind: out / f"{kind}.jsonl" for kind in self.kinds},
+            fmt="openai",
+            options=Options(system=self.system),
+            prompts=self.prompts,
+            settings=self.settings,
+            made=made,
+        )
+        return {kind: rows for kind, rows in counts.items()}

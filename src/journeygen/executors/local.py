@@ -16,13 +16,14 @@ from pathlib import Path
 
 from journeygen.backends.base import Backend
 from journeygen.config import RunConfig
-from journeygen.derive.samples import SampleSettings
+from journeygen.derive.samples import SampleSettings, kinds_of
 from journeygen.derive.texts import TEXTS_FILE, TextCache
-from journeygen.executors.export import export_after_run
+from journeygen.executors.export import RunExport
 from journeygen.executors.pool import TreeCallback, build_trees
 from journeygen.executors.searching import Executor, InProcess
 from journeygen.executors.signals import SignalStop
 from journeygen.executors.summary import RunSummary, record_figures
+from journeygen.export.spool import LineSpool
 from journeygen.problems import Reject, iter_numbered, write_rejects
 from journeygen.problems.decontaminate import (
     DECONTAMINATED_FILE,
@@ -180,32 +181,34 @@ async def generate(
                 beside=stack,
             )
         texts = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))  # filled tree by tree
+        run_export = RunExport(
+            store, prompts, kinds_of(config), texts, config.journey.system_prompt
+        )
         if on_start is not None:
             saved = sum(1 for problem_id in ids if store.tree_path(problem_id).is_file())
             on_start(len(ids), stack, Resume(saved, stack.backend.stored()) if saved else None)
-        try:
-            async with executor.searching(stack, config, prompts) as search_tree:
-                with SignalStop(stack, summary):
-                    await build_trees(
-                        problems_path,
-                        store,
-                        manifest,
-                        prompts,
-                        stack,
-                        summary,
-                        runtime,
-                        on_tree,
-                        texts,
-                        search_tree,
-                    )
-        finally:
-            record_figures(summary, manifest, stack, started)
-            store.write_manifest(manifest)
-            stack.close()
-
-        if not summary.interrupted:
-            summary.exported = export_after_run(
-                store, prompts, run_out, settings=texts, system=config.journey.system_prompt
-            )
+        with LineSpool(store.dir, run_export.lines) as spool:
+            try:
+                async with executor.searching(stack, config, prompts) as search_tree:
+                    with SignalStop(stack, summary):
+                        await build_trees(
+                            problems_path,
+                            store,
+                            manifest,
+                            prompts,
+                            stack,
+                            summary,
+                            runtime,
+                            on_tree,
+                            texts,
+                            search_tree,
+                            spool,
+                        )
+            finally:
+                record_figures(summary, manifest, stack, started)
+                store.write_manifest(manifest)
+                stack.close()
+            if not summary.interrupted:
+                summary.exported = run_export.write(run_out, made=spool.lines)
         summary.wall_s = time.monotonic() - started
         return summary

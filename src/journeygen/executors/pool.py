@@ -13,6 +13,7 @@ from journeygen.backends.base import BackendError, RunStopped
 from journeygen.derive.samples import SampleSettings, write_texts
 from journeygen.executors.searching import SearchTree
 from journeygen.executors.summary import RunSummary, record_figures
+from journeygen.export.spool import LineSpool
 from journeygen.models import Problem, Tree
 from journeygen.problems import Reject, iter_problems
 from journeygen.prompts import PromptSet
@@ -37,6 +38,7 @@ async def build_trees(
     on_tree: TreeCallback | None,
     texts: SampleSettings,
     search_tree: SearchTree,
+    spool: LineSpool,
 ) -> None:
     """Second pass over the problems (those the manifest lists): one worker per request slot,
     each building one tree after the other, and for the last problems `TREES_PER_SLOT` - 1
@@ -53,8 +55,8 @@ async def build_trees(
     stretch under 90% busy went from 5.0 s to about 1 s, and the request phase from 92% to
     96% of the bound). One slot (the embedded model, the scripted fake) keeps one tree, so
     requests go out in a fixed order. A finished tree (built now or reused) then gets its LLM
-    texts, each kept as it arrives. `search_tree` builds a tree here or on another machine
-    (`executors.searching`).
+    texts, each kept as it arrives, and then its export lines, into `spool`. `search_tree`
+    builds a tree here or on another machine (`executors.searching`).
     """
     slots = runtime.concurrency or default_concurrency(manifest.config.backend.name)
     extra = 0 if slots == 1 else (TREES_PER_SLOT - 1) * slots  # workers for the endgame
@@ -103,6 +105,7 @@ async def build_trees(
             stack.failures.add("tree", tree.error or "failed")
         else:
             await ask_texts(tree)
+            spool.add(tree)
         record(tree, reused=False)
 
     async def ask_texts(tree: Tree) -> None:
@@ -118,6 +121,7 @@ async def build_trees(
     async def reuse(tree: Tree) -> None:
         CURRENT_PROBLEM.set(tree.problem.id)
         await ask_texts(tree)  # a run stopped in its text phase left some unasked
+        spool.add(tree)
         record(tree, reused=True)
 
     left = len(manifest.problems)  # problems no worker has taken yet

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,8 @@ __all__ = ["TREES_PER_WORKER", "auto_workers", "export_run_trees"]
 TREES_PER_WORKER = 500
 # One tree's lines, or why it wrote none: missing (None) or dropped by the filter
 _Outcome = tuple[Mapping[ExportKind, Lines] | None, Any]
+# A tree's lines made already (`export.spool`), by problem id; None: not made
+Made = Callable[[str], Mapping[ExportKind, Lines] | None]
 
 
 def auto_workers(trees: int) -> int:
@@ -101,8 +103,16 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _outcomes(job: _Job, ids: Sequence[str], workers: int) -> Iterator[_Outcome]:
-    """Each tree's outcome in the order of `ids`, made here or by `workers` processes."""
+def _outcomes(
+    job: _Job, ids: Sequence[str], workers: int, made: Made | None = None
+) -> Iterator[_Outcome]:
+    """Each tree's outcome in the order of `ids`: made already (`made`), or made here or by
+    `workers` processes."""
+    if made is not None:  # the lines of a run's own trees: those it lacks are few, made here
+        for problem_id in ids:
+            lines = made(problem_id)
+            yield (lines, None) if lines is not None else job.outcome(problem_id)
+        return
     if workers <= 1 or len(ids) <= 1:
         yield from map(job.outcome, ids)
         return
@@ -145,16 +155,18 @@ def export_run_trees(
     settings: SampleSettings | None = None,
     clean: TreeFilter | None = None,
     workers: int = 1,
+    made: Made | None = None,
 ) -> dict[ExportKind, int]:
     """Write every kind in `targets` from the saved trees of `problem_ids` (the run's, in
-    order), each tree read once; trees `clean` drops are recorded in it. Returns row counts
-    by kind."""
+    order), each tree read once; trees `clean` drops are recorded in it. `made`: the lines
+    of a tree made already with these settings (`export.spool`), None for one to make here.
+    Returns row counts by kind."""
     for kind in targets:
         check_options(fmt, kind, options)
     job = _Job(store, tuple(targets), fmt, options, prompts, settings, clean)
     with ExitStack() as stack:
         files = KindFiles(stack, targets, fmt)
-        for lines, dropped in _outcomes(job, problem_ids, workers):
+        for lines, dropped in _outcomes(job, problem_ids, workers, made):
             if lines is not None:
                 files.write(lines)
             elif dropped is not None and clean is not None:  # a worker's filter dropped it
