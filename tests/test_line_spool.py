@@ -3,13 +3,15 @@ of reading its trees again, the same bytes as an export from disk, in the run's 
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
 
+from journeygen.backends.base import ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
-from journeygen.config import BackendConfig, RunConfig, SearchConfig
-from journeygen.derive.samples import SampleSettings
+from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
+from journeygen.derive.samples import Built, SampleSettings
 from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.executors.local import generate
 from journeygen.export import ExportKind, Options
@@ -30,7 +32,24 @@ RESPONSES = [
     "So 3 + 5 = 8. The answer is 8.",
     "The answer is 7.",
 ]
+# The LLM reflection on every detour: names the faulty calculation, keeps the answer back
+REFLECTION = (
+    "I took away 1 apple after the sum, but the question never says Tom loses one, "
+    "so subtracting it was the faulty calculation."
+)
 KINDS: tuple[ExportKind, ...] = ("journey", "shortcut")
+
+
+def scripted() -> FakeBackend:
+    """Steps and answers from `RESPONSES` in turn, and `REFLECTION` for a reflection."""
+    turn = itertools.count()
+
+    def reply(messages: list[ChatMessage], options: SamplingOptions, index: int) -> str:
+        if "Why are the wrong steps wrong?" in messages[-1]["content"]:
+            return REFLECTION
+        return RESPONSES[next(turn) % len(RESPONSES)]
+
+    return FakeBackend(reply)
 
 
 def problems(folder: Path) -> Path:
@@ -58,12 +77,13 @@ async def run(folder: Path, *, hide_trees: bool = False) -> dict[str, bytes]:
     config = RunConfig(
         backend=BackendConfig(name="fake"),
         search=SearchConfig(width=3, keep=2, depth=3),
+        journey=JourneyConfig(reflection_sources=["llm", "phrase"]),  # texts asked in the run
     )
     summary = await generate(
         problems(folder),
         run="apples",
         config=config,
-        backend=FakeBackend(RESPONSES, cycle=True),
+        backend=scripted(),
         prompts=load_prompts(),
         trees_dir=folder / "trees",
         out_dir=folder / "outputs",
@@ -71,6 +91,7 @@ async def run(folder: Path, *, hide_trees: bool = False) -> dict[str, bytes]:
         on_tree=on_tree,
     )
     assert summary.trees == PROBLEMS
+    assert REFLECTION in (folder / "outputs" / "apples" / "journey.jsonl").read_text()
     out = folder / "outputs" / "apples"
     return {p.name: p.read_bytes() for p in sorted(out.glob("*.jsonl"))}
 
@@ -157,7 +178,8 @@ async def test_the_spool_gives_each_tree_its_own_lines_and_leaves_no_file(
     spool_dir = tmp_path / "spool"
     spool_dir.mkdir()
 
-    def make(tree: Tree) -> dict[ExportKind, Lines]:
+    def make(tree: Tree, built: Built | None = None) -> dict[ExportKind, Lines]:
+        assert built is None
         return tree_lines(
             tree, KINDS, fmt="openai", options=Options(), prompts=load_prompts(), run="apples"
         )

@@ -23,9 +23,11 @@ if TYPE_CHECKING:  # types only: `show` and `stats` load no prompt files or back
 __all__ = [
     "KINDS",
     "PATH_SOURCES",
+    "Built",
     "PathSourceFilter",
     "SampleKind",
     "SampleSettings",
+    "TreeTexts",
     "journey_settings",
     "kinds_of",
     "needed_texts",
@@ -39,6 +41,9 @@ KINDS: tuple[SampleKind, ...] = ("journey", "shortcut", "episode")
 PathSourceFilter = Literal["any", "policy", "reference"]
 PATH_SOURCES: tuple[PathSourceFilter, ...] = ("any", "policy", "reference")
 ROUNDS = 3  # LLM reflections, then rewrites of drafts that use them, then nothing left
+TEXT_KINDS: tuple[SampleKind, ...] = ("journey", "episode")  # the kinds that use LLM texts
+# Samples of some kinds of one tree, built already
+Built = Mapping[str, list[Sample]]
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,20 @@ def samples(
         yield from _tree_samples(tree, kind, prompts, run, settings or SampleSettings())
 
 
+def _draft(
+    tree: Tree, prompts: PromptSet, settings: SampleSettings, texts: TextCache, run: str
+) -> tuple[list[TextRequest], Built]:
+    texts.missing.clear()
+    built: dict[str, list[Sample]] = {
+        kind: list(_tree_samples(tree, kind, prompts, run, settings)) for kind in TEXT_KINDS
+    }
+    needed = list(texts.missing.values())
+    texts.missing.clear()
+    if any(request.purpose == "reflect" for request in needed):
+        return [request for request in needed if request.purpose == "reflect"], built
+    return needed, built
+
+
 def needed_texts(
     tree: Tree, prompts: PromptSet, settings: SampleSettings, *, run: str
 ) -> list[TextRequest]:
@@ -130,36 +149,38 @@ def needed_texts(
     that still holds a stand-in for a missing reflection would be paid for and never used).
     Pure: it builds the samples with what the cache holds and lists what they missed; asks
     nothing."""
-    texts = settings.texts
-    if texts is None:
+    if settings.texts is None:
         return []
-    texts.missing.clear()
-    for kind in ("journey", "episode"):
-        for _sample in _tree_samples(tree, kind, prompts, run, settings):
-            pass
-    needed = list(texts.missing.values())
-    texts.missing.clear()
-    if any(request.purpose == "reflect" for request in needed):
-        return [request for request in needed if request.purpose == "reflect"]
-    return needed
+    return _draft(tree, prompts, settings, settings.texts, run)[0]
+
+
+@dataclass(frozen=True)
+class TreeTexts:
+    """What `write_texts` did for one tree: the texts it asked, and the tree's journeys and
+    episodes as built once every text was in (None while some are missing: a failed request,
+    a stopped run, or rounds left over), which an export may use instead of building them
+    again."""
+
+    asked: int
+    built: Built | None
 
 
 async def write_texts(
     tree: Tree, prompts: PromptSet, settings: SampleSettings, backend: Backend, *, run: str
-) -> int:
+) -> TreeTexts:
     """Ask `backend` (a runtime stack) for every text the journeys of `tree` need, all at once,
     round by round (a rewrite is asked once its reflections exist); each text is kept as it
-    arrives. Returns how many were asked."""
+    arrives."""
     if settings.texts is None:
-        return 0
+        return TreeTexts(0, None)
     _, seed = journey_settings(tree, settings.journey)
     asked = 0
     for _ in range(ROUNDS):
-        needed = needed_texts(tree, prompts, settings, run=run)
+        needed, built = _draft(tree, prompts, settings, settings.texts, run)
         if not needed:
-            break
+            return TreeTexts(asked, built)
         asked += await ask_texts(settings.texts, needed, backend, seed=seed)
-    return asked
+    return TreeTexts(asked, None)
 
 
 async def prepare_texts(
@@ -186,7 +207,7 @@ async def prepare_texts(
         nonlocal asked
         for tree in remaining:  # shared: each tree goes to one worker
             CURRENT_PROBLEM.set(tree.problem.id)
-            asked += await write_texts(tree, prompts, settings, backend, run=run)
+            asked += (await write_texts(tree, prompts, settings, backend, run=run)).asked
             if on_tree is not None:
                 on_tree(tree)
 

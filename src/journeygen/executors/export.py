@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from journeygen.derive.samples import SampleKind, SampleSettings
+from journeygen.derive.samples import Built, SampleKind, SampleSettings
 from journeygen.export import ExportKind, Options
 from journeygen.export.parallel import Made, export_run_trees
 from journeygen.export.writer import Lines, tree_lines
@@ -31,8 +31,9 @@ class RunExport:
     settings: SampleSettings
     system: str | None
 
-    def lines(self, tree: Tree) -> dict[ExportKind, Lines]:
-        """One tree's lines of every kind (its texts must be in the settings by now)."""
+    def lines(self, tree: Tree, built: Built | None = None) -> dict[ExportKind, Lines]:
+        """One tree's lines of every kind (its texts must be in the settings by now), from
+        `built` samples where given."""
         return tree_lines(
             tree,
             self.kinds,
@@ -41,6 +42,7 @@ class RunExport:
             prompts=self.prompts,
             run=self.store.run,
             settings=self.settings,
+            built=built,
         )
 
     def write(self, out: Path, made: Made | None = None) -> dict[str, int]:

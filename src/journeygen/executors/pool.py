@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from journeygen.backends.base import BackendError, RunStopped
-from journeygen.derive.samples import SampleSettings, write_texts
+from journeygen.derive.samples import Built, SampleSettings, write_texts
 from journeygen.executors.searching import SearchTree
 from journeygen.executors.summary import RunSummary, record_figures
 from journeygen.export.spool import LineSpool
@@ -104,24 +104,25 @@ async def build_trees(
         if tree.status == "failed":
             stack.failures.add("tree", tree.error or "failed")
         else:
-            await ask_texts(tree)
-            spool.add(tree)
+            spool.add(tree, await ask_texts(tree))
         record(tree, reused=False)
 
-    async def ask_texts(tree: Tree) -> None:
-        """The tree's LLM texts; a text that can't be had leaves the next reflection source
-        (or the template draft) in its place, and a stopped run asks no more."""
+    async def ask_texts(tree: Tree) -> Built | None:
+        """The tree's LLM texts, and its journeys and episodes built with them all (None when
+        some are missing); a text that can't be had leaves the next reflection source (or the
+        template draft) in its place, and a stopped run asks no more."""
         try:
-            await write_texts(tree, prompts, texts, stack.backend, run=store.run)
+            return (await write_texts(tree, prompts, texts, stack.backend, run=store.run)).built
         except RunStopped:
-            pass
+            return None
         except BackendError as exc:
             stack.failures.add("text", f"{exc} (the next reflection source stands in)")
+            return None
 
     async def reuse(tree: Tree) -> None:
         CURRENT_PROBLEM.set(tree.problem.id)
-        await ask_texts(tree)  # a run stopped in its text phase left some unasked
-        spool.add(tree)
+        # a run stopped in its text phase left some unasked
+        spool.add(tree, await ask_texts(tree))
         record(tree, reused=True)
 
     left = len(manifest.problems)  # problems no worker has taken yet

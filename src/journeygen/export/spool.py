@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
+from journeygen.derive.samples import Built
 from journeygen.export.formats import ExportKind
 from journeygen.export.writer import Lines
 from journeygen.models import Tree
@@ -27,16 +28,17 @@ class LineSpool:
     a tree never added). Lines live on disk, one offset a tree in memory, so a run of 100,000
     trees keeps its memory flat. Close it when the export is written."""
 
-    def __init__(self, folder: Path, make: Callable[[Tree], TreeLines]) -> None:
+    def __init__(self, folder: Path, make: Callable[[Tree, Built | None], TreeLines]) -> None:
         self._make = make
         # closed by `close` (or the `with` block): it lives as long as the run
         self._file: IO[bytes] = tempfile.TemporaryFile(dir=folder, prefix=".lines-")  # noqa: SIM115
         self._at: dict[str, tuple[int, int]] = {}
         self._end = 0
 
-    def add(self, tree: Tree) -> None:
-        """Make the tree's lines now (its texts must be in: they are part of the lines)."""
-        data = pickle.dumps(self._make(tree), protocol=pickle.HIGHEST_PROTOCOL)
+    def add(self, tree: Tree, built: Built | None = None) -> None:
+        """Make the tree's lines now (its texts must be in: they are part of the lines), from
+        `built` samples where given."""
+        data = pickle.dumps(self._make(tree, built), protocol=pickle.HIGHEST_PROTOCOL)
         self._file.seek(self._end)
         self._file.write(data)
         self._at[tree.problem.id] = (self._end, len(data))

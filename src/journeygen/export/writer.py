@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from journeygen.derive.samples import SampleSettings, samples
+from journeygen.derive.samples import Built, SampleSettings, samples
 from journeygen.export.formats import ExportKind, Format, Item, Options, check_options, row
 from journeygen.export.llamafactory import register
 from journeygen.export.pairs import labelled_paths, step_pairs
@@ -160,15 +160,18 @@ def tree_lines(
     prompts: PromptSet,
     run: str,
     settings: SampleSettings | None = None,
+    built: Built | None = None,
 ) -> dict[ExportKind, Lines]:
     """Every line one tree adds to each kind's files: pure, so worker processes can make
-    them for the writer (`export.parallel`) and the bytes do not depend on who made them."""
-    return {
-        kind: [
-            item_lines(item, fmt, options) for item in _items((tree,), kind, prompts, run, settings)
-        ]
-        for kind in kinds
-    }
+    them for the writer (`export.parallel`) and the bytes do not depend on who made them.
+    `built`: samples of some kinds built already with these settings (`write_texts`)."""
+
+    def items(kind: ExportKind) -> Iterable[Item]:
+        if built is not None and kind in built:
+            return built[kind]
+        return _items((tree,), kind, prompts, run, settings)
+
+    return {kind: [item_lines(item, fmt, options) for item in items(kind)] for kind in kinds}
 
 
 class KindFiles:
