@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+from test_export_parallel import RESPONSES  # wrong steps, wrong and right answers
+
 from journeygen.backends.base import ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
 from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
@@ -24,14 +26,6 @@ from journeygen.runtime import RuntimeOptions
 from journeygen.store import RunStore
 
 PROBLEMS = 6
-# Cycled: wrong steps, wrong and right answers, so trees have detours to reflect on
-RESPONSES = [
-    "First add 3 and 5 to get 8.",
-    "The answer is 9.",
-    "Then 8 minus 1 is 7.",
-    "So 3 + 5 = 8. The answer is 8.",
-    "The answer is 7.",
-]
 # The LLM reflection on every detour: names the faulty calculation, keeps the answer back
 REFLECTION = (
     "I took away 1 apple after the sum, but the question never says Tom loses one, "
