@@ -130,6 +130,8 @@ def samples(
 def _draft(
     tree: Tree, prompts: PromptSet, settings: SampleSettings, texts: TextCache, run: str
 ) -> tuple[list[TextRequest], Built]:
+    """The texts `needed_texts` lists, and the journeys and episodes built to find them: with
+    none missing, they are the tree's samples as an export would build them."""
     texts.missing.clear()
     built: dict[str, list[Sample]] = {
         kind: list(_tree_samples(tree, kind, prompts, run, settings)) for kind in TEXT_KINDS

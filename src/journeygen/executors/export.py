@@ -1,7 +1,8 @@
 """The export of a run's samples at its end: every kind as OpenAI rows (R1 style, as
 `write_samples` writes them). Each tree's lines are made as soon as the run has its texts and
 kept in a spool (`export.spool`), so after the last answer the export mostly writes them; the
-trees it lacks (those of an earlier session) are read from disk one at a time."""
+trees the run did not reach (a failed one, those left after a budget stop) are read from
+disk one at a time."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ class RunExport:
     settings: SampleSettings
     system: str | None
 
+    @property
+    def options(self) -> Options:
+        return Options(system=self.system)
+
     def lines(self, tree: Tree, built: Built | None = None) -> dict[ExportKind, Lines]:
         """One tree's lines of every kind (its texts must be in the settings by now), from
         `built` samples where given."""
@@ -38,7 +43,7 @@ class RunExport:
             tree,
             self.kinds,
             fmt="openai",
-            options=Options(system=self.system),
+            options=self.options,
             prompts=self.prompts,
             run=self.store.run,
             settings=self.settings,
@@ -53,7 +58,7 @@ class RunExport:
             self.store.read_manifest().problems,
             {kind: out / f"{kind}.jsonl" for kind in self.kinds},
             fmt="openai",
-            options=Options(system=self.system),
+            options=self.options,
             prompts=self.prompts,
             settings=self.settings,
             made=made,

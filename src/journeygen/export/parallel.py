@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from journeygen.prompts import PromptSet
     from journeygen.store import RunStore
 
-__all__ = ["TREES_PER_WORKER", "auto_workers", "export_run_trees"]
+__all__ = ["TREES_PER_WORKER", "Made", "auto_workers", "export_run_trees"]
 
 # Below this many trees a worker is not worth its start (two take about 0.05 s: an export
 # of 100 trees gains little, one of 10 loses; bench/README.md §4): a run of 1,000 trees gets
