@@ -13,7 +13,7 @@ from test_export_parallel import RESPONSES  # wrong steps, wrong and right answe
 from journeygen.backends.base import ChatMessage, SamplingOptions
 from journeygen.backends.fake import FakeBackend
 from journeygen.config import BackendConfig, JourneyConfig, RunConfig, SearchConfig
-from journeygen.derive.samples import Built, SampleSettings
+from journeygen.derive.samples import Built, SampleSettings, needed_texts, samples, write_texts
 from journeygen.derive.texts import TEXTS_FILE, TextCache
 from journeygen.executors.local import generate
 from journeygen.export import ExportKind, Options
@@ -186,3 +186,24 @@ async def test_the_spool_gives_each_tree_its_own_lines_and_leaves_no_file(
             assert spool.lines(tree.problem.id) == make(tree)
         assert spool.lines("never-added") is None
     assert len({json.dumps(make(tree)) for tree in trees}) >= 3  # trees' lines differ
+
+
+async def test_write_texts_hands_back_the_samples_an_export_would_build(tmp_path: Path) -> None:
+    await run(tmp_path)
+    store = RunStore(tmp_path / "trees", "apples")
+    prompts = load_prompts()
+    done = SampleSettings(texts=TextCache(store.dir / TEXTS_FILE))
+    for tree in store.trees():
+        # Before the run's texts: reflections to ask; with them: none, and nothing asked
+        wanted = needed_texts(tree, prompts, SampleSettings(texts=TextCache()), run="apples")
+        assert {request.purpose for request in wanted} <= {"reflect"}
+        assert needed_texts(tree, prompts, done, run="apples") == []
+        written = await write_texts(tree, prompts, done, FakeBackend([]), run="apples")
+        assert written.asked == 0 and written.built is not None
+        assert written.built["journey"] == list(
+            samples([tree], "journey", prompts, run="apples", settings=done)
+        )
+    assert any(
+        needed_texts(tree, prompts, SampleSettings(texts=TextCache()), run="apples")
+        for tree in store.trees()
+    )
