@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from journeygen.export.formats import ExportError, ExportKind, Format, Options, check_options
-from journeygen.export.writer import KindFiles, Lines, tree_lines
+from journeygen.export.writer import KindFiles, TreeLines, tree_lines
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -32,9 +32,9 @@ __all__ = ["TREES_PER_WORKER", "Made", "auto_workers", "export_run_trees"]
 # two workers, one of 300 none
 TREES_PER_WORKER = 500
 # One tree's lines, or why it wrote none: missing (None) or dropped by the filter
-_Outcome = tuple[Mapping[ExportKind, Lines] | None, Any]
+_Outcome = tuple[TreeLines | None, Any]
 # A tree's lines made already (`export.spool`), by problem id; None: not made
-Made = Callable[[str], Mapping[ExportKind, Lines] | None]
+Made = Callable[[str], TreeLines | None]
 
 
 def auto_workers(trees: int) -> int:

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from journeygen.derive.samples import Built
-from journeygen.export.formats import ExportKind
-from journeygen.export.writer import Lines
+from journeygen.export.writer import TreeLines
 from journeygen.models import Tree
 
 __all__ = ["LineSpool"]
-
-TreeLines = Mapping[ExportKind, Lines]
 
 
 class LineSpool:

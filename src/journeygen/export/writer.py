@@ -65,6 +65,7 @@ def provenance(item: Item) -> dict[str, Any]:
 
 # A row's line and its provenance line for the side file (None: provenance in the row)
 Lines = list[tuple[str, str | None]]
+TreeLines = Mapping[ExportKind, Lines]  # one tree's lines of each kind
 
 
 def item_lines(item: Item, fmt: Format, options: Options) -> tuple[str, str | None]:
@@ -184,7 +185,7 @@ class KindFiles:
         side = fmt in SIDE_FILE_FORMATS
         self.files = {kind: _Files(stack, path, side) for kind, path in targets.items()}
 
-    def write(self, lines: Mapping[ExportKind, Lines]) -> None:
+    def write(self, lines: TreeLines) -> None:
         for kind, out in self.files.items():
             out.write(lines[kind])
 
