@@ -6,6 +6,7 @@ disk one at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,12 +51,14 @@ class RunExport:
             built=built,
         )
 
-    def write(self, out: Path, made: Made | None = None) -> dict[str, int]:
-        """Every kind to `out/KIND.jsonl`, in the run's problem order; `made`: lines made
-        already. Returns row counts."""
+    def write(
+        self, out: Path, problem_ids: Sequence[str], made: Made | None = None
+    ) -> dict[str, int]:
+        """Every kind to `out/KIND.jsonl`, the trees of `problem_ids` (the run's, in order);
+        `made`: lines made already. Returns row counts."""
         counts = export_run_trees(
             self.store,
-            self.store.read_manifest().problems,
+            problem_ids,
             {kind: out / f"{kind}.jsonl" for kind in self.kinds},
             fmt="openai",
             options=self.options,

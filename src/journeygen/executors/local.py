@@ -209,6 +209,6 @@ async def generate(
                 store.write_manifest(manifest)
                 stack.close()
             if not summary.interrupted:
-                summary.exported = run_export.write(run_out, made=spool.lines)
+                summary.exported = run_export.write(run_out, manifest.problems, made=spool.lines)
         summary.wall_s = time.monotonic() - started
         return summary
