@@ -129,17 +129,19 @@ def test_a_broken_tree_stops_the_export_and_keeps_the_last_files(
     assert files_under(tmp_path / "outputs") == before  # no file replaced, no temp file left
 
 
-def children_listed() -> bool:
-    return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+def children_file(pid: int) -> Path:
+    """Where Linux lists the live child processes of `pid`."""
+    return Path(f"/proc/{pid}/task/{pid}/children")
 
 
 def children(pid: int) -> list[int]:
-    """The live child processes of `pid` (Linux's /proc)."""
-    found = Path(f"/proc/{pid}/task/{pid}/children")
+    found = children_file(pid)
     return [int(child) for child in found.read_text().split()] if found.exists() else []
 
 
-@pytest.mark.skipif(not children_listed(), reason="needs /proc/PID/task/PID/children (Linux)")
+@pytest.mark.skipif(
+    not children_file(os.getpid()).exists(), reason="needs /proc/PID/task/PID/children (Linux)"
+)
 def test_ctrl_c_ends_the_workers_even_one_stuck_on_a_read(run_dir: Path, tmp_path: Path) -> None:
     shutil.copytree(run_dir / "trees", tmp_path / "trees")
     first = journeygen("export", "many", "--workers", "2", cwd=tmp_path)
